@@ -1,0 +1,79 @@
+"""Training data and initial weights: the seeded teacher–student task, and user files.
+
+Random streams: every random choice of a run flows from one integer seed through
+`numpy.random.SeedSequence(seed, spawn_key=(stream, ...))`, one stream per purpose, so
+data, initial weights and gradient noise are independent of each other and of the order
+in which a schedule runs its operations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from numerics.activations import Activation
+from numerics.losses import Loss
+from numerics.network import forward
+
+Array = np.ndarray
+
+DATA_STREAM = 0
+INIT_STREAM = 1
+NOISE_STREAM = 2
+TEACHER_STREAM = 3
+
+
+def generator(seed: int, stream: int, *key: int) -> np.random.Generator:
+    """The generator of one random stream of a run."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(stream, *key)))
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Samples ξ = (x, y): inputs x [N, d_0]; targets y [N, d_M] or integer labels [N]."""
+
+    inputs: Array
+    targets: Array
+
+    @property
+    def size(self) -> int:
+        """N."""
+        return self.inputs.shape[-2]
+
+    def rows(self, micro_batch: int, micro_batch_size: int) -> Array:
+        """Row indices of micro-batch j: [j·b, (j+1)·b) modulo N, in order."""
+        return (micro_batch * micro_batch_size + np.arange(micro_batch_size)) % self.size
+
+    def take(self, rows: Array) -> tuple[Array, Array]:
+        """(x, y) of the given rows (along the sample axis, any leading replica axes kept)."""
+        if self.targets.ndim == self.inputs.ndim:
+            return self.inputs[..., rows, :], self.targets[..., rows, :]
+        return self.inputs[..., rows, :], self.targets[..., rows]
+
+
+def initial_weights(dims: Sequence[int], seed: int, scale: float = 1.0) -> tuple[Array, ...]:
+    """W_m with i.i.d. N(0, scale²/d_{m-1}) entries, from the run's init stream."""
+    rng = generator(seed, INIT_STREAM)
+    return tuple(
+        rng.standard_normal((dims[m + 1], dims[m])) * (scale / np.sqrt(dims[m])) for m in range(len(dims) - 1)
+    )
+
+
+def teacher_student(
+    dims: Sequence[int], samples: int, seed: int, activation: Activation, loss: Loss
+) -> Dataset:
+    """The teacher–student task: x ~ N(0, I), y = teacher(x) (cross-entropy: the arg-max label).
+
+    The teacher has the student's architecture and its own random weights, so the task
+    is realisable: f* = 0 for the squared loss.
+    """
+    inputs = generator(seed, DATA_STREAM).standard_normal((samples, dims[0]))
+    teacher_rng = generator(seed, TEACHER_STREAM)
+    teacher = tuple(
+        teacher_rng.standard_normal((dims[m + 1], dims[m])) / np.sqrt(dims[m]) for m in range(len(dims) - 1)
+    )
+    outputs = forward(teacher, inputs, activation).output
+    targets = np.argmax(outputs, axis=-1) if loss.integer_targets else outputs
+    return Dataset(inputs, targets)

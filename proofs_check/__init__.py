@@ -1,0 +1,1 @@
+"""Cross-checks of the symbolic theory against simulations, and the command line."""

@@ -1,0 +1,40 @@
+"""`python -m proofs_check <command>`: parse, dispatch, and turn errors into exit codes.
+
+Exit codes: 0 success (every checked bound holds), 1 a bound is violated, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from proofs_check.commands import COMMANDS
+from proofs_check.errors import UsageError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad argument in one line on stderr and exits 2."""
+
+    def error(self, message: str) -> None:  # noqa: D102 - argparse hook
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser with one sub-command per module of proofs_check.commands."""
+    parser = _Parser(prog="proofs_check", description=__doc__.splitlines()[0])
+    subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for name, command in COMMANDS.items():
+        command.add_arguments(subparsers.add_parser(name, help=command.__doc__.splitlines()[0], description=command.__doc__))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command and return its exit code."""
+    parser = build_parser()
+    arguments = parser.parse_args(argv)
+    try:
+        return COMMANDS[arguments.command].run(arguments)
+    except UsageError as error:
+        print(f"proofs_check {arguments.command}: error: {error}", file=sys.stderr)
+        return 2

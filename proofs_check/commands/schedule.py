@@ -1,0 +1,67 @@
+"""Run the slot-accurate scheduler alone; report slots, density and delays beside the closed forms.
+
+Measured values come from the scheduler's record; closed forms from theory.schedules (MODEL.md §3).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from numerics.schedules import SCHEDULE_NAMES, ScheduleRecord, build_schedule
+from proofs_check.arguments import positive_int
+from proofs_check.errors import UsageError
+from proofs_check.output import print_json, write_figure
+from theory import schedules as closed_forms
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--schedule", required=True, choices=SCHEDULE_NAMES)
+    parser.add_argument("--stages", required=True, type=positive_int, help="M, the number of stages (layers)")
+    parser.add_argument("--micro-batches", type=positive_int, help="J, micro-batches in total (default: one mini-batch)")
+    parser.add_argument("--mini-batch", type=positive_int, default=4, help="B, micro-batches per update for single/wop/sp (default 4)")
+    parser.add_argument("--figure", type=Path, help="draw the stage × slot grid to this PNG file")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def summarise(record: ScheduleRecord) -> dict:
+    """The CONTRACT.md `schedule --json` object, with the closed forms beside the measurements."""
+    values = dict(stages=record.layers, mini_batch=record.mini_batch, micro_batches=record.micro_batches)
+    return {
+        "schedule": record.schedule,
+        "stages": record.layers,
+        "micro_batches": record.micro_batches,
+        "mini_batch": record.mini_batch,
+        "slots": record.slots,
+        "slots_per_mini_batch": record.slots * record.mini_batch / record.micro_batches,
+        "closed_form_slots": float(closed_forms.evaluate(closed_forms.total_slots(record.schedule), **values)),
+        "density": record.density,
+        "closed_form_density": float(closed_forms.evaluate(closed_forms.density(record.schedule), **values)),
+        "fwd_delay": record.largest_forward_delay,
+        "bwd_delay": record.largest_backward_delay,
+    }
+
+
+def run(arguments: argparse.Namespace) -> int:
+    mini_batch = 1 if arguments.schedule == "ap" else arguments.mini_batch
+    micro_batches = arguments.micro_batches or mini_batch
+    if micro_batches % mini_batch:
+        raise UsageError(f"--micro-batches must be a multiple of --mini-batch ({mini_batch}), got {micro_batches}")
+    if arguments.figure is not None and arguments.figure.suffix.lower() != ".png":
+        raise UsageError(f"--figure must name a .png file, got {arguments.figure}")
+    record = build_schedule(arguments.schedule, arguments.stages, micro_batches, mini_batch)
+    summary = summarise(record)
+    if arguments.figure is not None:
+        from proofs_check.figures import schedule_grid
+
+        write_figure(arguments.figure, schedule_grid(record))
+    if arguments.json:
+        print_json(summary)
+    else:
+        print(f"schedule {record.schedule}: M={record.layers}, J={record.micro_batches}, B={record.mini_batch}")
+        print(f"{'quantity':<22}{'measured':>14}{'closed form (MODEL §3)':>26}")
+        print(f"{'slots':<22}{summary['slots']:>14}{summary['closed_form_slots']:>26g}")
+        print(f"{'density':<22}{summary['density']:>14.6g}{summary['closed_form_density']:>26.6g}")
+        print(f"{'largest fwd delay':<22}{str(summary['fwd_delay']):>14}")
+        print(f"{'largest bwd delay':<22}{str(summary['bwd_delay']):>14}")
+    return 0

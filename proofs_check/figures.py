@@ -1,0 +1,58 @@
+"""Figures (matplotlib, no pyplot state): schedule grids and ratio distributions."""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from numerics.schedules import BACKWARD, ScheduleRecord
+
+_TITLES = {
+    "single": "single device",
+    "wop": "WOP (model parallel, no pipeline)",
+    "sp": "SP (synchronous pipeline)",
+    "ap": "AP (asynchronous pipeline, 1F1B)",
+}
+
+
+def schedule_grid(record: ScheduleRecord, axes=None) -> Figure:
+    """The stage × slot grid: one colour per micro-batch, F solid, B hatched, idle white,
+    a black triangle where an update is applied at the end of a slot (stage 1 at the bottom)."""
+    if axes is None:
+        figure = Figure(figsize=(max(6.0, 0.28 * record.slots + 1.5), 0.45 * record.devices + 1.2))
+        axes = figure.add_subplot()
+    else:
+        figure = axes.figure
+    palette = [tuple(c) for c in np.vstack([_tab20(i) for i in range(20)])]
+    for op in record.operations:
+        colour = palette[op.micro_batch % len(palette)]
+        row = op.device - 1
+        axes.add_patch(
+            Rectangle(
+                (op.slot, row), 1, 1, facecolor=colour, edgecolor="black", linewidth=0.4,
+                hatch="///" if op.kind == BACKWARD else None,
+            )
+        )
+        label = f"{op.kind}{op.micro_batch}" if record.devices > 1 else f"{op.kind}{op.micro_batch}.{op.layer}"
+        axes.text(op.slot + 0.5, row + 0.5, label, ha="center", va="center", fontsize=5)
+    for event in record.updates:
+        row = (event.layer if record.devices > 1 else 1) - 1
+        axes.plot(event.slot + 1, row + 0.85, marker="v", color="black", markersize=3.5)
+    axes.set_xlim(0, record.slots)
+    axes.set_ylim(0, record.devices)
+    axes.set_yticks(np.arange(record.devices) + 0.5, [f"stage {d}" for d in range(1, record.devices + 1)])
+    axes.set_xlabel("slot")
+    axes.set_title(
+        f"{_TITLES[record.schedule]}: M={record.layers}, J={record.micro_batches}, B={record.mini_batch}, "
+        f"{record.slots} slots, density {record.density:.3f}",
+        fontsize=9,
+    )
+    axes.set_aspect("equal" if record.slots < 80 else "auto")
+    return figure
+
+
+def _tab20(index: int) -> np.ndarray:
+    from matplotlib import colormaps
+
+    return np.asarray(colormaps["tab20"](index))

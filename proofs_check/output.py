@@ -1,0 +1,88 @@
+"""Side effects at the command-line edge: atomic file writes, JSON, progress bars."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import numpy as np
+from tqdm import tqdm
+
+
+def _atomic_write_bytes(path: Path, payload: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(payload)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+def to_jsonable(value: Any) -> Any:
+    """Plain JSON types from numpy scalars and arrays; non-finite floats become null."""
+    if isinstance(value, dict):
+        return {str(key): to_jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(item) for item in value]
+    if isinstance(value, np.ndarray):
+        return to_jsonable(value.tolist())
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def json_text(value: Any) -> str:
+    """Strict JSON (no NaN or Infinity tokens)."""
+    return json.dumps(to_jsonable(value), indent=2, allow_nan=False)
+
+
+def write_json(path: Path, value: Any) -> None:
+    """Write `value` as JSON to `path` through a temporary file and a rename."""
+    _atomic_write_bytes(Path(path), (json_text(value) + "\n").encode())
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write text to `path` through a temporary file and a rename."""
+    _atomic_write_bytes(Path(path), text.encode())
+
+
+def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write an .npz archive to `path` through a temporary file and a rename."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    _atomic_write_bytes(Path(path), buffer.getvalue())
+
+
+def write_figure(path: Path, figure) -> None:
+    """Save a matplotlib figure as PNG through a temporary file and a rename."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=150, bbox_inches="tight")
+    _atomic_write_bytes(Path(path), buffer.getvalue())
+
+
+def progress_bar(description: str) -> Callable[[Iterable, int], Iterable]:
+    """A tqdm wrapper on stderr, silent when stderr is not a terminal."""
+
+    def wrap(iterable: Iterable, total: int) -> Iterable:
+        return tqdm(iterable, total=total, desc=description, file=sys.stderr, disable=not sys.stderr.isatty(), leave=False)
+
+    return wrap
+
+
+def print_json(value: Any) -> None:
+    """One JSON object on stdout."""
+    print(json_text(value))
