@@ -53,12 +53,14 @@ class Dataset:
         return self.inputs[..., rows, :], self.targets[..., rows]
 
 
-def initial_weights(dims: Sequence[int], seed: int, scale: float = 1.0) -> tuple[Array, ...]:
-    """W_m with i.i.d. N(0, scale²/d_{m-1}) entries, from the run's init stream."""
+def initial_weights(dims: Sequence[int], seed: int, scale: float = 1.0, bound: float | None = None) -> tuple[Array, ...]:
+    """W_m with i.i.d. N(0, scale²/d_{m-1}) entries, from the run's init stream; with
+    `bound`, every entry clipped to [−bound, bound] (an analog run starts inside its box)."""
     rng = generator(seed, INIT_STREAM)
-    return tuple(
+    weights = tuple(
         rng.standard_normal((dims[m + 1], dims[m])) * (scale / np.sqrt(dims[m])) for m in range(len(dims) - 1)
     )
+    return weights if bound is None else tuple(np.clip(w, -bound, bound) for w in weights)
 
 
 def teacher_student(

@@ -46,6 +46,8 @@ def load_initial_weights(path: Path, dims: list[int] | None) -> tuple[np.ndarray
     for m, weight in enumerate(weights, start=1):
         if weight.ndim != 2:
             raise UsageError(f"--init: W{m} must be a matrix [d{m}, d{m - 1}], got shape {weight.shape}")
+        if weight.size == 0:
+            raise UsageError(f"--init: W{m} must have at least one row and one column, got shape {weight.shape}")
         if m > 1 and weight.shape[1] != weights[m - 2].shape[0]:
             raise UsageError(f"--init: W{m} has {weight.shape[1]} columns but W{m - 1} has {weights[m - 2].shape[0]} rows")
     init_dims = [weights[0].shape[1]] + [w.shape[0] for w in weights]

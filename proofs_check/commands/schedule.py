@@ -54,7 +54,10 @@ def run(arguments: argparse.Namespace) -> int:
     if arguments.figure is not None:
         from proofs_check.figures import schedule_grid
 
-        write_figure(arguments.figure, schedule_grid(record))
+        try:
+            write_figure(arguments.figure, schedule_grid(record))
+        except OSError as error:
+            raise UsageError(f"--figure: cannot write {arguments.figure} ({error.strerror or error})") from None
     if arguments.json:
         print_json(summary)
     else:

@@ -38,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--micro-batch-size", type=positive_int, default=4, help="b, samples per micro-batch (default 4)")
     parser.add_argument("--mini-batch", type=positive_int, default=4, help="B, micro-batches per update for single/wop/sp (default 4; AP uses 1)")
     parser.add_argument("--data", type=Path, help=".npz with x [N, d0] and y [N, dM] (cross-entropy: int labels [N])")
-    parser.add_argument("--init", type=Path, help=".npz with W1..WM")
+    parser.add_argument("--init", type=Path, help=".npz with W1..WM (default: N(0, 1/d_{m-1}) entries, clipped to ±τ/2 for ald)")
     parser.add_argument("--samples", type=positive_int, default=256, help="N for the generated teacher–student task (default 256)")
     parser.add_argument("--noise", type=nonnegative_float, default=0.0, help="σ: add N(0, σ²) to every micro-batch gradient entry")
     parser.add_argument("--seed", type=nonnegative_int, default=0)
@@ -74,6 +74,8 @@ def summarise(arguments: argparse.Namespace, dims: list[int], result: TrainingRe
 
 def run(arguments: argparse.Namespace) -> int:
     activation, loss = ACTIVATIONS[arguments.activation], LOSSES[arguments.loss]
+    if arguments.out.exists() and not arguments.out.is_dir():
+        raise UsageError(f"--out: {arguments.out} exists and is not a directory")
     if arguments.init is not None:
         initial = load_initial_weights(arguments.init, arguments.dims)
         dims = [initial[0].shape[1]] + [w.shape[0] for w in initial]
@@ -81,7 +83,8 @@ def run(arguments: argparse.Namespace) -> int:
         dims = arguments.dims or DEFAULT_DIMS
         if len(dims) < 2:
             raise UsageError(f"--dims needs at least two entries d0,d1, got {','.join(map(str, dims))}")
-        initial = initial_weights(dims, arguments.seed)
+        # Generated weights of an ALD run start inside its box, with room to move: |w| <= τ/2.
+        initial = initial_weights(dims, arguments.seed, bound=arguments.tau / 2 if arguments.device == "ald" else None)
     if loss.integer_targets and dims[-1] < 2:
         raise UsageError(f"--dims: --loss {loss.name} needs dM >= 2 classes, got {dims[-1]}")
     if arguments.device == "ald":
@@ -111,8 +114,11 @@ def run(arguments: argparse.Namespace) -> int:
     summary = summarise(arguments, dims, result, final_loss)
     trace = {f"W{m}_final": w for m, w in enumerate(result.final_weights, start=1)}
     trace.update(loss=result.reference_loss, fwd_version=result.forward_versions, bwd_version=result.backward_versions)
-    write_npz(arguments.out / "trace.npz", trace)
-    write_json(arguments.out / "summary.json", summary)
+    try:
+        write_npz(arguments.out / "trace.npz", trace)
+        write_json(arguments.out / "summary.json", summary)
+    except OSError as error:
+        raise UsageError(f"--out: cannot write to {arguments.out} ({error.strerror or error})") from None
     if arguments.json:
         print_json(summary)
     else:

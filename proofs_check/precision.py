@@ -1,0 +1,135 @@
+"""Arithmetic in which a lemma instance is evaluated: float64, or mpmath at 50 digits.
+
+MODEL.md's tolerance policy re-evaluates a ratio within 1e-6 of 1 in arbitrary precision.
+The same evaluation code runs in both: numpy object arrays of mpmath numbers support
++, −, ×, /, @, sum and abs, and this module supplies what they lack (square roots,
+spectral norms, the activations and losses).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, replace
+from typing import Callable, Iterator
+
+import mpmath
+import numpy as np
+
+from numerics.activations import Activation
+from numerics.losses import Loss
+
+Array = np.ndarray
+
+HIGH_PRECISION_DIGITS = 50
+
+
+@dataclass(frozen=True)
+class Arithmetic:
+    """How to compute: the array conversion and the non-polynomial operations."""
+
+    name: str
+    convert: Callable[[Array], Array]
+    """float64 input → working array."""
+    sqrt: Callable[[Array], Array]
+    spectral_norm: Callable[[Array], Array]
+    """||W||_2 over the last two axes."""
+    exp: Callable[[Array], Array]
+    log: Callable[[Array], Array]
+    tanh: Callable[[Array], Array]
+    context: Callable[[], contextlib.AbstractContextManager]
+    """Context in which to compute (mpmath working precision)."""
+
+    def norm(self, values: Array, axes: int | tuple[int, ...] = -1) -> Array:
+        """Euclidean norm over `axes` (Frobenius for two axes)."""
+        return self.sqrt(np.asarray(np.sum(values * values, axis=axes)))
+
+    def max_abs(self, values: Array, axes: int | tuple[int, ...] = (-2, -1)) -> Array:
+        """Largest absolute entry over `axes` (||W||_inf of MODEL.md)."""
+        return np.asarray(np.max(np.abs(values), axis=axes))
+
+    def activation(self, activation: Activation) -> Activation:
+        """The activation computed in this arithmetic."""
+        if self.name == "float64" or activation.name != "tanh":
+            return activation
+        tanh = self.tanh
+        return replace(activation, function=tanh, derivative=lambda z: 1 - tanh(z) ** 2)
+
+    def loss(self, loss: Loss) -> Loss:
+        """The loss computed in this arithmetic."""
+        if self.name == "float64" or loss.name != "cross-entropy":
+            return loss
+        exp, log = self.exp, self.log
+
+        def log_softmax(z: Array) -> Array:
+            shifted = z - np.max(z, axis=-1, keepdims=True)
+            return shifted - log(np.sum(exp(shifted), axis=-1, keepdims=True))
+
+        def value(z: Array, labels: Array) -> Array:
+            return -np.take_along_axis(log_softmax(z), labels[..., None].astype(np.intp), axis=-1)[..., 0]
+
+        def gradient(z: Array, labels: Array) -> Array:
+            one_hot = (labels[..., None] == np.arange(z.shape[-1])).astype(int)
+            return exp(log_softmax(z)) - one_hot
+
+        return replace(loss, value=value, gradient=gradient)
+
+
+def _float64_spectral_norm(matrices: Array) -> Array:
+    return np.linalg.norm(matrices, ord=2, axis=(-2, -1))
+
+
+FLOAT64 = Arithmetic(
+    name="float64",
+    convert=lambda values: np.array(values, dtype=float, copy=True),
+    sqrt=np.sqrt,
+    spectral_norm=_float64_spectral_norm,
+    exp=np.exp,
+    log=np.log,
+    tanh=np.tanh,
+    context=contextlib.nullcontext,
+)
+
+
+def _elementwise(function: Callable) -> Callable[[Array], Array]:
+    vectorised = np.frompyfunc(function, 1, 1)
+
+    def apply(values):
+        result = vectorised(values)
+        return result if isinstance(result, np.ndarray) else np.asarray(result, dtype=object)
+
+    return apply
+
+
+def _mp_spectral_norm(matrices: Array) -> Array:
+    matrices = np.asarray(matrices, dtype=object)
+    result = np.empty(matrices.shape[:-2], dtype=object)
+    for index in np.ndindex(result.shape):
+        matrix = mpmath.matrix(matrices[index].tolist())
+        singular_values = mpmath.svd_r(matrix, compute_uv=False)
+        result[index] = max(abs(value) for value in singular_values)
+    return result
+
+
+@contextlib.contextmanager
+def _mp_context() -> Iterator[None]:
+    with mpmath.workdps(HIGH_PRECISION_DIGITS):
+        yield
+
+
+def _mp_convert(values: Array) -> Array:
+    array = np.asarray(values)
+    if np.issubdtype(array.dtype, np.integer):
+        return array.copy()
+    return _elementwise(mpmath.mpf)(array.astype(float))
+
+
+MPMATH = Arithmetic(
+    name=f"mpmath{HIGH_PRECISION_DIGITS}",
+    convert=_mp_convert,
+    sqrt=_elementwise(mpmath.sqrt),
+    spectral_norm=_mp_spectral_norm,
+    exp=_elementwise(mpmath.exp),
+    log=_elementwise(mpmath.log),
+    tanh=_elementwise(mpmath.tanh),
+    context=_mp_context,
+)

@@ -1,0 +1,196 @@
+"""`simulate` against an independent implementation of MODEL.md §1–3 written here.
+
+The reference below uses per-sample loops and the update-index view of MODEL §3 only:
+nothing from numerics.training or numerics.schedules. For update k:
+
+- AP (one micro-batch per update, micro-batch k): the forward pass at stage m reads
+  W_m^{(k − min(k, M − m))}; the backward MVM W_m^T δ_m at stage m reads the current
+  version W_m^{(k)}; layer m then applies the device update with that gradient alone.
+- single, WOP, SP: every stage reads W^{(k)}; the update applies the mean of the B
+  micro-batch gradients of micro-batches kB .. kB + B − 1.
+
+The reference loss of update k is the mean loss of the update's samples at W^{(k)}.
+`simulate` runs through proofs_check.cli.main on --data/--init files without noise.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from proofs_check.cli import main
+
+TOLERANCE = 1e-10
+
+
+def _phi(name, z):
+    if name == "tanh":
+        return np.tanh(z)
+    if name == "identity":
+        return z.copy()
+    return z / (1.0 + np.abs(z))
+
+
+def _dphi(name, z):
+    if name == "tanh":
+        return 1.0 - np.tanh(z) ** 2
+    if name == "identity":
+        return np.ones_like(z)
+    return 1.0 / (1.0 + np.abs(z)) ** 2
+
+
+def _sample_loss(loss, z, y):
+    if loss == "squared":
+        return 0.5 * float(np.sum((z - y) ** 2))
+    top = float(np.max(z))
+    log_normaliser = top + math.log(float(np.sum(np.exp(z - top))))
+    return log_normaliser - float(z[int(y)])
+
+
+def _sample_output_gradient(loss, z, y):
+    if loss == "squared":
+        return z - y
+    e = np.exp(z - np.max(z))
+    p = e / np.sum(e)
+    p[int(y)] -= 1.0
+    return p
+
+
+def _micro_batch_rows(j, b, n):
+    return [(j * b + i) % n for i in range(b)]
+
+
+def _reference_gradient(forward_weights, backward_weights, x, y, rows, activation, loss):
+    """Mean over the rows of δ_m a_{m-1}^T: forward with W^f, backward MVMs with W^b."""
+    layers = len(forward_weights)
+    total = [np.zeros_like(w) for w in forward_weights]
+    for r in rows:
+        a, z = [x[r]], []
+        for m in range(layers):
+            z.append(forward_weights[m] @ a[m])
+            if m < layers - 1:
+                a.append(_phi(activation, z[m]))
+        delta = _sample_output_gradient(loss, z[-1], y[r])
+        for m in range(layers - 1, -1, -1):
+            total[m] += np.outer(delta, a[m])
+            if m > 0:
+                delta = _dphi(activation, z[m - 1]) * (backward_weights[m].T @ delta)
+    return [t / len(rows) for t in total]
+
+
+def _reference_mean_loss(weights, x, y, rows, activation, loss):
+    values = []
+    for r in rows:
+        a = x[r]
+        for m, w in enumerate(weights):
+            z = w @ a
+            a = _phi(activation, z) if m < len(weights) - 1 else z
+        values.append(_sample_loss(loss, a, y[r]))
+    return sum(values) / len(values)
+
+
+def _device_update(device, tau, alpha, w, g):
+    if device == "digital":
+        return w - alpha * g
+    return w - alpha * g - (alpha / tau) * np.abs(g) * w
+
+
+def reference_run(schedule, device, tau, alpha, updates, initial, x, y, activation, loss, b, B, stale_backward=False):
+    """Final weights, per-update reference losses and the versions read, per MODEL §1–3.
+
+    `stale_backward` (only for the negative control) makes the backward MVMs read the
+    forward's stale weights instead of the current version."""
+    layers = len(initial)
+    n = x.shape[0]
+    history = [[w.copy()] for w in initial]  # history[m][k] = W_{m+1}^{(k)}
+    losses, forward_read, backward_read = [], [], []
+    for k in range(updates):
+        point = [history[m][k] for m in range(layers)]
+        if schedule == "ap":
+            micro_batches = [k]
+            stale = [k - min(k, layers - (m + 1)) for m in range(layers)]
+            forward_weights = [history[m][stale[m]] for m in range(layers)]
+            forward_read.append(stale)
+        else:
+            micro_batches = list(range(k * B, (k + 1) * B))
+            forward_weights = point
+            forward_read.append([k] * layers)
+        backward_read.append([k] * layers)
+        rows = [r for j in micro_batches for r in _micro_batch_rows(j, b, n)]
+        losses.append(_reference_mean_loss(point, x, y, rows, activation, loss))
+        per_micro_batch = [
+            _reference_gradient(forward_weights, forward_weights if stale_backward else point, x, y, _micro_batch_rows(j, b, n), activation, loss) for j in micro_batches
+        ]
+        for m in range(layers):
+            g = sum(grads[m] for grads in per_micro_batch) / len(per_micro_batch)
+            history[m].append(_device_update(device, tau, alpha, history[m][k], g))
+    return [h[-1] for h in history], np.array(losses), np.array(forward_read), np.array(backward_read)
+
+
+DIMS = {1: (4, 3), 4: (3, 5, 4, 4, 3)}
+ACTIVATION_OF = {("squared", 1): "identity", ("squared", 4): "tanh", ("cross-entropy", 1): "tanh", ("cross-entropy", 4): "softsign"}
+
+
+@pytest.mark.parametrize("stages", [1, 4])
+@pytest.mark.parametrize("loss", ["squared", "cross-entropy"])
+@pytest.mark.parametrize("device", ["digital", "ald"])
+@pytest.mark.parametrize("schedule", ["ap", "sp", "wop", "single"])
+def test_simulate_matches_independent_reference(tmp_path, capsys, schedule, device, loss, stages):
+    dims = DIMS[stages]
+    activation = ACTIVATION_OF[(loss, stages)]
+    rng = np.random.default_rng(20 + stages)
+    initial = [0.9 * rng.standard_normal((dims[m + 1], dims[m])) / math.sqrt(dims[m]) for m in range(len(dims) - 1)]
+    initial = [np.clip(w, -1.2, 1.2) for w in initial]
+    samples = 11  # not a multiple of b: micro-batches wrap around modulo N
+    x = rng.standard_normal((samples, dims[0]))
+    y = rng.integers(0, dims[-1], size=samples) if loss == "cross-entropy" else rng.standard_normal((samples, dims[-1]))
+    np.savez(tmp_path / "init.npz", **{f"W{m}": w for m, w in enumerate(initial, start=1)})
+    np.savez(tmp_path / "data.npz", x=x, y=y)
+    tau, alpha, updates, b, B = 1.5, 0.15, 7, 3, 2
+
+    out = tmp_path / "out"
+    code = main(
+        [
+            "simulate", "--schedule", schedule, "--device", device, "--tau", str(tau), "--lr", str(alpha),
+            "--updates", str(updates), "--activation", activation, "--loss", loss,
+            "--micro-batch-size", str(b), "--mini-batch", str(B),
+            "--data", str(tmp_path / "data.npz"), "--init", str(tmp_path / "init.npz"), "--out", str(out), "--json",
+        ]
+    )
+    assert code == 0
+    printed = json.loads(capsys.readouterr().out)
+    with np.load(out / "trace.npz") as archive:
+        trace = {key: archive[key] for key in archive.files}
+
+    final, losses, forward_read, backward_read = reference_run(
+        schedule, device, tau, alpha, updates, initial, x, y, activation, loss, b, 1 if schedule == "ap" else B
+    )
+    for m, w in enumerate(final, start=1):
+        np.testing.assert_allclose(trace[f"W{m}_final"], w, rtol=TOLERANCE, atol=TOLERANCE, err_msg=f"W{m}")
+        # The run did something: the comparison is not between two copies of the initial weights.
+        assert np.max(np.abs(w - initial[m - 1])) > 1e-3
+    np.testing.assert_allclose(trace["loss"], losses, rtol=TOLERANCE, atol=TOLERANCE)
+    np.testing.assert_array_equal(trace["fwd_version"], forward_read)
+    np.testing.assert_array_equal(trace["bwd_version"], backward_read)
+    expected_delay = [min(updates - 1, stages - m) if schedule == "ap" else 0 for m in range(1, stages + 1)]
+    assert printed["fwd_delay_max"] == expected_delay
+    assert printed["bwd_delay_max"] == [0] * stages
+    assert printed["max_abs_weight"] >= max(float(np.max(np.abs(w))) for w in final)
+
+
+def test_reference_detects_wrong_versions():
+    """Negative control: the versions read matter far above the tolerance. AP and SP with
+    B = 1 differ only in the forward staleness; AP with stale backward MVMs differs from AP."""
+    dims = DIMS[4]
+    rng = np.random.default_rng(5)
+    initial = [rng.standard_normal((dims[m + 1], dims[m])) / math.sqrt(dims[m]) for m in range(len(dims) - 1)]
+    x, y = rng.standard_normal((8, dims[0])), rng.standard_normal((8, dims[-1]))
+    common = ("digital", None, 0.2, 6, initial, x, y, "tanh", "squared", 2, 1)
+    ap = reference_run("ap", *common)[0]
+    sp = reference_run("sp", *common)[0]
+    stale = reference_run("ap", *common, stale_backward=True)[0]
+    assert max(float(np.max(np.abs(a - s))) for a, s in zip(ap, sp)) > 1e3 * TOLERANCE
+    assert max(float(np.max(np.abs(a - s))) for a, s in zip(ap, stale)) > 1e3 * TOLERANCE

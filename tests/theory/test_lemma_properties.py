@@ -1,0 +1,129 @@
+"""Every lemma of MODEL.md §4 holds on random networks within the assumptions (property tests),
+the equality cases are attained, and a deliberately wrong constant is caught."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, target
+from hypothesis import strategies as st
+
+from proofs_check import lemmas
+from proofs_check.instances import LEMMA_IDS, Instance
+from proofs_check.tolerance import HOLDS, judge, overall_status
+from theory import constants as theory_constants
+
+from tests.theory.strategies import instances
+
+
+def largest_ratio(verdicts) -> float:
+    return max(float(np.max(v.ratio)) if v.ratio.size else 0.0 for v in verdicts)
+
+
+def assert_lemma_holds(instance: Instance) -> float:
+    verdicts = judge(instance, lemmas.evaluate(instance))
+    ratio = largest_ratio(verdicts)
+    if np.isfinite(ratio):
+        target(ratio, label=instance.lemma)
+    failing = [(v.name, v.layer, float(np.nanmax(v.ratio))) for v in verdicts if (v.status != HOLDS).any()]
+    assert overall_status(verdicts) == HOLDS, f"{instance.lemma} fails: {failing}"
+    return ratio
+
+
+@pytest.mark.parametrize("lemma", LEMMA_IDS)
+@given(data=st.data())
+def test_lemma_holds_on_random_networks(lemma, data):
+    assert_lemma_holds(data.draw(instances(lemma)))
+
+
+# ----------------------------------------------------------------- equality cases
+
+
+def _single_unit(lemma: str, **fields) -> Instance:
+    values = dict(
+        activation="identity",
+        loss="squared",
+        weights=(np.array([[0.8]]),),
+        inputs=np.array([[1.7]]),
+        targets=np.array([[0.3]]),
+        alpha=0.05,
+        tau=np.inf,
+    )
+    values.update(fields)
+    return Instance(lemma, **values)
+
+
+def _part_ratio(instance: Instance, name: str) -> float:
+    verdicts = judge(instance, lemmas.evaluate(instance))
+    matches = [v for v in verdicts if v.name == name]
+    assert matches, [v.name for v in verdicts]
+    assert all((v.status == HOLDS).all() for v in verdicts)
+    return max(float(np.max(v.ratio)) for v in matches)
+
+
+def _one_step_history() -> tuple[np.ndarray, ...]:
+    from numerics.activations import IDENTITY
+    from numerics.devices import DigitalDevice
+    from numerics.losses import SQUARED
+    from proofs_check.histories import stale_history
+
+    return stale_history((np.array([[0.8]]),), np.array([[1.7]]), np.array([[0.3]]), IDENTITY, SQUARED, DigitalDevice(), 0.05, 1, [0])
+
+
+_HISTORY = _one_step_history()
+_DELAYED = {"history": _HISTORY, "weights": (_HISTORY[0][-1],), "forward_delays": np.array([1])}
+
+EQUALITY_CASES = [
+    ("bounded-signal", {}, "||z_M|| ≤ Z_M"),
+    ("signal-stability", {"forward_weights": (np.array([[0.5]]),)}, "||z_m − z̃_m|| ≤ ζ_m"),
+    ("objective-smoothness", {"forward_weights": (np.array([[0.2]]),)}, "||∇f(W;ξ) − ∇f(W';ξ)||_F ≤ ||Γ_sym u||"),
+    ("analog-increment", {}, "||W⁺ − W||_F ≤ α(1 + ||W||_inf/τ)||g||_F"),
+    ("box-invariance", {"weights": (np.array([[2.0]]),), "tau": 2.0, "gradient": (np.array([[0.0]]),)}, "|w⁺_ij| ≤ τ"),
+    ("signal-delay", _DELAYED, "||z̃_m − z_m|| ≤ ζ_m (measured u^f)"),
+    ("gradient-delay", _DELAYED, "||g̃_k − ∇f(W^{(k)};ξ_k)||_F ≤ ||Γ(u^f, u^b)||"),
+]
+
+
+@pytest.mark.parametrize("lemma, fields, part", EQUALITY_CASES, ids=[case[0] for case in EQUALITY_CASES])
+def test_equality_case_is_attained(lemma, fields, part):
+    """M = 1 and a single unit: the bound is attained (ratio 1, decided in 50-digit arithmetic)."""
+    assert _part_ratio(_single_unit(lemma, **fields), part) == pytest.approx(1.0, abs=1e-12)
+
+
+# ------------------------------------------------------------------------- mutants
+
+
+def _without_curvature(original):
+    def mutant(omega, X, L_phi, S_phi, L_ell, G_ell, u_f, u_b, sqrt=np.sqrt):
+        return original(omega, X, L_phi, 0 * S_phi, L_ell, G_ell, u_f, u_b, sqrt=sqrt)
+
+    return mutant
+
+
+def test_mutant_dropping_S_phi_from_eps_is_caught(monkeypatch):
+    """ε_m without its S_φ ω_{m+1} Δ_{m+1} ζ_m term is a false bound: the property test must fail."""
+    monkeypatch.setattr(lemmas, "stability_constants", _without_curvature(theory_constants.stability_constants))
+
+    @settings(max_examples=300, database=None)
+    @given(data=st.data())
+    def property_under_mutation(data):
+        instance = data.draw(instances("signal-stability", max_layers=3))
+        assert_lemma_holds(instance)
+
+    with pytest.raises(AssertionError, match="signal-stability fails"):
+        property_under_mutation()
+
+
+def test_mutant_dropping_the_delay_is_caught(monkeypatch):
+    """The gradient-delay bound with the delay ignored (c_D computed with d = 0) must be refuted."""
+    original = lemmas._DelayWindow.increments
+
+    monkeypatch.setattr(lemmas._DelayWindow, "increments", lambda self, delays: original(self, 0 * delays))
+
+    @settings(max_examples=200, database=None)
+    @given(data=st.data())
+    def property_under_mutation(data):
+        assert_lemma_holds(data.draw(instances("gradient-delay", max_layers=3)))
+
+    with pytest.raises(AssertionError, match="gradient-delay fails"):
+        property_under_mutation()
