@@ -37,6 +37,23 @@ from theory.constants import (
 Array = np.ndarray
 
 
+@dataclass(frozen=True)
+class ConstantsModel:
+    """The recursions the right sides come from: MODEL.md's (`EXACT`), or a deliberately
+    modified one (a false variant that the engine must refute)."""
+
+    name: str
+    signal: Callable = signal_constants
+    """(ω, X, L_φ, G_ℓ, sqrt) ↦ SignalConstants."""
+    stability: Callable = stability_constants
+    """(ω, X, L_φ, S_φ, L_ℓ, G_ℓ, u^f, u^b, sqrt) ↦ StabilityConstants."""
+    ignore_delays: bool = False
+    """Treat every measured delay as 0 in the right sides (the delay ignored)."""
+
+
+EXACT = ConstantsModel("MODEL.md")
+
+
 @dataclass
 class Part:
     """One inequality family lhs ≤ rhs, arrays of shape [batch..., entries]."""
@@ -89,9 +106,10 @@ def _exact(arithmetic: Arithmetic, value: sp.Expr):
 class _Context:
     """The instance converted into the working arithmetic, with its measured bounds."""
 
-    def __init__(self, instance: Instance, arithmetic: Arithmetic) -> None:
+    def __init__(self, instance: Instance, arithmetic: Arithmetic, model: ConstantsModel) -> None:
         self.instance = instance
         self.ar = arithmetic
+        self.model = model
         self.activation = arithmetic.activation(ACTIVATIONS[instance.activation])
         self.loss = arithmetic.loss(LOSSES[instance.loss])
         L_phi, S_phi = ACTIVATION_CONSTANTS[instance.activation]
@@ -140,7 +158,7 @@ class _Context:
         return np.stack(norms, -1)[..., None, :]
 
     def G_ell(self, omega: Array, X: Array, Y: Array) -> Array:
-        Z = signal_constants(omega, X, self.L_phi, 1 + 0 * X, sqrt=self.ar.sqrt).Z
+        Z = self.model.signal(omega, X, self.L_phi, 1 + 0 * X, sqrt=self.ar.sqrt).Z
         return loss_gradient_bound(self.instance.loss, Z, Y, sqrt=self.ar.sqrt)
 
     def passes(self, forward_weights, backward_weights):
@@ -194,20 +212,20 @@ class _Context:
 
 def _smoothness(context: _Context, omega, X, G_ell) -> Array:
     """L = ||Γ_sym||_2 per entry."""
-    matrix = symmetric_gamma(gamma_matrix(omega, X, context.L_phi, context.S_phi, context.L_ell, G_ell))
+    matrix = symmetric_gamma(gamma_matrix(omega, X, context.L_phi, context.S_phi, context.L_ell, G_ell, context.model.stability))
     return context.ar.spectral_norm(matrix)
 
 
 # ------------------------------------------------------------------------- evaluators
 
 
-def bounded_signal(instance: Instance, arithmetic: Arithmetic = FLOAT64) -> Evaluation:
+def bounded_signal(instance: Instance, arithmetic: Arithmetic = FLOAT64, model: ConstantsModel = EXACT) -> Evaluation:
     """||a_m|| ≤ A_m, ||z_M|| ≤ Z_M, ||δ_m|| ≤ Δ_m, ||∇_{W_m} f||_F ≤ G_m, ||∇f||_F ≤ G, per sample."""
-    c = _Context(instance, arithmetic)
+    c = _Context(instance, arithmetic, model)
     ar, layers = c.ar, instance.layers
     omega, X, Y = c.omega(c.W), c.per_sample_X(), c.per_sample_Y()
     G_ell = c.G_ell(omega, X, Y)
-    signal = signal_constants(omega, X, c.L_phi, G_ell, sqrt=ar.sqrt)
+    signal = c.model.signal(omega, X, c.L_phi, G_ell, sqrt=ar.sqrt)
     forward_pass, deltas = c.passes(c.W, c.W)
     gradients = c.per_sample_gradients(forward_pass, deltas)
     parts = []
@@ -224,9 +242,9 @@ def bounded_signal(instance: Instance, arithmetic: Arithmetic = FLOAT64) -> Eval
     return Evaluation(instance.lemma, parts, headline, c.base_symbols(omega, X, Y, G_ell, signal, L, headline.rhs))
 
 
-def signal_stability(instance: Instance, arithmetic: Arithmetic = FLOAT64) -> Evaluation:
+def signal_stability(instance: Instance, arithmetic: Arithmetic = FLOAT64, model: ConstantsModel = EXACT) -> Evaluation:
     """The mixed pass (forward W^f, backward MVMs W^b) against the pass at W: ζ, e, ε, γ bounds."""
-    c = _Context(instance, arithmetic)
+    c = _Context(instance, arithmetic, model)
     ar, layers = c.ar, instance.layers
     W_f = c.weights(instance.forward_weights or instance.weights)
     W_b = c.weights(instance.backward_weights or instance.weights)
@@ -234,7 +252,7 @@ def signal_stability(instance: Instance, arithmetic: Arithmetic = FLOAT64) -> Ev
     G_ell = c.G_ell(omega, X, Y)
     u_f = np.stack([ar.spectral_norm(c.W[m] - W_f[m]) for m in range(layers)], -1)[..., None, :]
     u_b = np.stack([ar.spectral_norm(c.W[m] - W_b[m]) for m in range(layers)], -1)[..., None, :]
-    bounds = stability_constants(omega, X, c.L_phi, c.S_phi, c.L_ell, G_ell, u_f, u_b, sqrt=ar.sqrt)
+    bounds = c.model.stability(omega, X, c.L_phi, c.S_phi, c.L_ell, G_ell, u_f, u_b, sqrt=ar.sqrt)
     exact_pass, exact_deltas = c.passes(c.W, c.W)
     mixed_pass, mixed_deltas = c.passes(W_f, W_b)
     exact_gradients = c.per_sample_gradients(exact_pass, exact_deltas)
@@ -253,7 +271,7 @@ def signal_stability(instance: Instance, arithmetic: Arithmetic = FLOAT64) -> Ev
         parts.append(Part("||∇_{W_m} f − g̃_m||_F ≤ γ_m", ar.norm(differences[m], (-2, -1)), bounds.gamma[..., m], m + 1))
     headline = Part("||∇f − g̃||_F ≤ ||γ||", c.total_norm(differences, (-2, -1)), ar.norm(bounds.gamma, -1))
     parts.append(headline)
-    signal = signal_constants(omega, X, c.L_phi, G_ell, sqrt=ar.sqrt)
+    signal = c.model.signal(omega, X, c.L_phi, G_ell, sqrt=ar.sqrt)
     symbols = c.base_symbols(omega, X, Y, G_ell, signal, _smoothness(c, omega, X, G_ell), headline.rhs)
     symbols["u_f"] = 0 * X + _asum(_frobenius_gaps(c, c.W, W_f), axis=-1)[..., None]
     symbols["u_b"] = 0 * X + _asum(_frobenius_gaps(c, c.W, W_b), axis=-1)[..., None]
@@ -265,15 +283,15 @@ def _frobenius_gaps(c: _Context, first, second) -> Array:
     return np.stack([c.ar.norm(a - b, (-2, -1)) for a, b in zip(first, second)], -1)
 
 
-def objective_smoothness(instance: Instance, arithmetic: Arithmetic = FLOAT64) -> Evaluation:
+def objective_smoothness(instance: Instance, arithmetic: Arithmetic = FLOAT64, model: ConstantsModel = EXACT) -> Evaluation:
     """||∇f(W;ξ) − ∇f(W';ξ)||_F ≤ ||Γ_sym u|| ≤ L ||W − W'||_F with u_m = ||W_m − W'_m||_F."""
-    c = _Context(instance, arithmetic)
+    c = _Context(instance, arithmetic, model)
     ar = c.ar
     W_other = c.weights(instance.forward_weights)
     omega, X, Y = c.omega(c.W, W_other), c.per_sample_X(), c.per_sample_Y()
     G_ell = c.G_ell(omega, X, Y)
     u = _frobenius_gaps(c, c.W, W_other)[..., None, :]
-    gamma = stability_constants(omega, X, c.L_phi, c.S_phi, c.L_ell, G_ell, u, u, sqrt=ar.sqrt).gamma
+    gamma = c.model.stability(omega, X, c.L_phi, c.S_phi, c.L_ell, G_ell, u, u, sqrt=ar.sqrt).gamma
     L = _smoothness(c, omega, X, G_ell)
     distance = ar.norm(u, -1)
     first = c.per_sample_gradients(*c.passes(c.W, c.W))
@@ -286,7 +304,7 @@ def objective_smoothness(instance: Instance, arithmetic: Arithmetic = FLOAT64) -
         Part("||Γ_sym u|| ≤ L ||u||", gamma_norm, L * distance),
         headline,
     ]
-    signal = signal_constants(omega, X, c.L_phi, G_ell, sqrt=ar.sqrt)
+    signal = c.model.signal(omega, X, c.L_phi, G_ell, sqrt=ar.sqrt)
     symbols = c.base_symbols(omega, X, Y, G_ell, signal, L, headline.rhs)
     symbols["u_f"] = symbols["u_b"] = 0 * X + _asum(u, axis=-1)
     return Evaluation(instance.lemma, parts, headline, symbols)
@@ -308,9 +326,9 @@ def _micro_batch_gradient(c: _Context, W_f, W_b) -> tuple[Array, ...]:
     return tuple(network.gradients_from_pass(forward_pass, deltas))
 
 
-def analog_increment(instance: Instance, arithmetic: Arithmetic = FLOAT64) -> Evaluation:
+def analog_increment(instance: Instance, arithmetic: Arithmetic = FLOAT64, model: ConstantsModel = EXACT) -> Evaluation:
     """||W⁺ − W||_F ≤ α(1 + ||W||_inf/τ)||g||_F ≤ 2αG for one device update."""
-    c = _Context(instance, arithmetic)
+    c = _Context(instance, arithmetic, model)
     ar, layers = c.ar, instance.layers
     W_f = c.weights(instance.forward_weights or instance.weights)
     W_b = c.weights(instance.backward_weights or instance.weights)
@@ -319,7 +337,7 @@ def analog_increment(instance: Instance, arithmetic: Arithmetic = FLOAT64) -> Ev
     X = c.scalar(instance.X) if instance.X is not None else _amax(ar.norm(c.x, -1), axis=-1)[..., None]
     Y = c.scalar(instance.Y) if instance.Y is not None else _amax(c.per_sample_Y(), axis=-1)[..., None]
     G_ell = c.G_ell(omega, X, Y)
-    signal = signal_constants(omega, X, c.L_phi, G_ell, sqrt=ar.sqrt)
+    signal = c.model.signal(omega, X, c.L_phi, G_ell, sqrt=ar.sqrt)
     alpha, tau = c.scalar(instance.alpha), c.scalar(instance.tau)
     updated = _device_step(c, c.W, gradient, instance.alpha, instance.tau)
     steps = [ar.norm(u - w, (-2, -1))[..., None] for u, w in zip(updated, c.W)]
@@ -345,9 +363,9 @@ def analog_increment(instance: Instance, arithmetic: Arithmetic = FLOAT64) -> Ev
     return Evaluation(instance.lemma, parts, headline, symbols)
 
 
-def box_invariance(instance: Instance, arithmetic: Arithmetic = FLOAT64) -> Evaluation:
+def box_invariance(instance: Instance, arithmetic: Arithmetic = FLOAT64, model: ConstantsModel = EXACT) -> Evaluation:
     """|w⁺| ≤ τ for every entry with |w| ≤ τ and α|g| ≤ τ (ALD). Entries outside the hypotheses get lhs 0."""
-    c = _Context(instance, arithmetic)
+    c = _Context(instance, arithmetic, model)
     ar = c.ar
     gradient = c.weights(instance.gradient) if instance.gradient is not None else _micro_batch_gradient(c, c.W, c.W)
     updated = _device_step(c, c.W, gradient, instance.alpha, instance.tau)
@@ -365,7 +383,7 @@ def box_invariance(instance: Instance, arithmetic: Arithmetic = FLOAT64) -> Eval
     X = _amax(ar.norm(c.x, -1), axis=-1)[..., None]
     Y = _amax(c.per_sample_Y(), axis=-1)[..., None]
     G_ell = c.G_ell(omega, X, Y)
-    signal = signal_constants(omega, X, c.L_phi, G_ell, sqrt=ar.sqrt)
+    signal = c.model.signal(omega, X, c.L_phi, G_ell, sqrt=ar.sqrt)
     symbols = c.base_symbols(omega, X, Y, G_ell, signal, _smoothness(c, omega, X, G_ell), headline.rhs)
     return Evaluation(instance.lemma, parts, headline, symbols)
 
@@ -417,7 +435,7 @@ def _delay_bounds(c: _Context, window: _DelayWindow, omega):
             W_max = value if W_max is None else _maximum(W_max, value)
         W_max = W_max[..., None]
     G_ell = c.G_ell(omega, X, Y)
-    signal = signal_constants(omega, X, c.L_phi, G_ell, sqrt=ar.sqrt)
+    signal = c.model.signal(omega, X, c.L_phi, G_ell, sqrt=ar.sqrt)
     alpha, tau = c.scalar(c.instance.alpha), c.scalar(c.instance.tau)
     per_step = alpha * (1 + W_max / tau)
     return X, Y, W_max, G_ell, signal, per_step
@@ -430,9 +448,9 @@ def _history_omega(c: _Context, window: _DelayWindow) -> Array:
     return np.stack(norms, -1)[..., None, :]
 
 
-def signal_delay(instance: Instance, arithmetic: Arithmetic = FLOAT64) -> Evaluation:
+def signal_delay(instance: Instance, arithmetic: Arithmetic = FLOAT64, model: ConstantsModel = EXACT) -> Evaluation:
     """Stale forward signals: ||ã_m − a_m(W^{(k)})|| ≤ e_m with u^f from the measured increments and the worst case."""
-    c = _Context(instance, arithmetic)
+    c = _Context(instance, arithmetic, model)
     ar, layers = c.ar, instance.layers
     window = _DelayWindow(c)
     c.W = window.current
@@ -440,12 +458,13 @@ def signal_delay(instance: Instance, arithmetic: Arithmetic = FLOAT64) -> Evalua
     X, Y, W_max, G_ell, signal, per_step = _delay_bounds(c, window, omega)
     d_f = window.forward_delays
     stale = window.stale(d_f)
-    measured = window.increments(d_f)[..., None, :]
-    worst = per_step[..., None] * signal.G_layers * d_f[..., None, :]
+    rhs_delays = 0 * d_f if c.model.ignore_delays else d_f
+    measured = window.increments(rhs_delays)[..., None, :]
+    worst = per_step[..., None] * signal.G_layers * rhs_delays[..., None, :]
     zero_b = 0 * measured
     per_sample_X = c.per_sample_X()
-    e_measured = stability_constants(omega, per_sample_X, c.L_phi, c.S_phi, c.L_ell, G_ell, measured, zero_b, sqrt=ar.sqrt)
-    e_worst = stability_constants(omega, per_sample_X, c.L_phi, c.S_phi, c.L_ell, G_ell, worst, zero_b, sqrt=ar.sqrt)
+    e_measured = c.model.stability(omega, per_sample_X, c.L_phi, c.S_phi, c.L_ell, G_ell, measured, zero_b, sqrt=ar.sqrt)
+    e_worst = c.model.stability(omega, per_sample_X, c.L_phi, c.S_phi, c.L_ell, G_ell, worst, zero_b, sqrt=ar.sqrt)
     fresh = network.forward(window.current, c.x, c.activation)
     stale_pass = network.forward(stale, c.x, c.activation)
     parts = []
@@ -470,9 +489,9 @@ def signal_delay(instance: Instance, arithmetic: Arithmetic = FLOAT64) -> Evalua
     return Evaluation(instance.lemma, parts, headline, symbols)
 
 
-def gradient_delay(instance: Instance, arithmetic: Arithmetic = FLOAT64) -> Evaluation:
+def gradient_delay(instance: Instance, arithmetic: Arithmetic = FLOAT64, model: ConstantsModel = EXACT) -> Evaluation:
     """||g̃_k − ∇f(W^{(k)};ξ_k)||_F ≤ ||Γ(u^f, u^b)|| ≤ α c_D, c_D = (1 + W_max/τ)||Γ(d^f⊙G, d^b⊙G)||."""
-    c = _Context(instance, arithmetic)
+    c = _Context(instance, arithmetic, model)
     ar, layers = c.ar, instance.layers
     window = _DelayWindow(c)
     c.W = window.current
@@ -484,12 +503,14 @@ def gradient_delay(instance: Instance, arithmetic: Arithmetic = FLOAT64) -> Eval
     else:
         applied = _micro_batch_gradient(c, window.stale(d_f), window.stale(d_b))
     exact = _micro_batch_gradient(c, window.current, window.current)
+    if c.model.ignore_delays:
+        d_f, d_b = 0 * d_f, 0 * d_b
     differences = [ar.norm(a - e, (-2, -1))[..., None] for a, e in zip(applied, exact)]
     lhs = ar.sqrt(sum(d * d for d in differences))
     u_f = window.increments(d_f)[..., None, :]
     u_b = window.increments(d_b)[..., None, :]
-    gamma = stability_constants(omega, X, c.L_phi, c.S_phi, c.L_ell, G_ell, u_f, u_b, sqrt=ar.sqrt).gamma
-    gamma_worst = stability_constants(
+    gamma = c.model.stability(omega, X, c.L_phi, c.S_phi, c.L_ell, G_ell, u_f, u_b, sqrt=ar.sqrt).gamma
+    gamma_worst = c.model.stability(
         omega, X, c.L_phi, c.S_phi, c.L_ell, G_ell,
         d_f[..., None, :] * signal.G_layers, d_b[..., None, :] * signal.G_layers, sqrt=ar.sqrt,
     ).gamma
@@ -511,7 +532,7 @@ def gradient_delay(instance: Instance, arithmetic: Arithmetic = FLOAT64) -> Eval
     return Evaluation(instance.lemma, parts, headline, symbols)
 
 
-EVALUATORS: dict[str, Callable[[Instance, Arithmetic], Evaluation]] = {
+EVALUATORS: dict[str, Callable[[Instance, Arithmetic, ConstantsModel], Evaluation]] = {
     "bounded-signal": bounded_signal,
     "signal-stability": signal_stability,
     "objective-smoothness": objective_smoothness,
@@ -523,7 +544,7 @@ EVALUATORS: dict[str, Callable[[Instance, Arithmetic], Evaluation]] = {
 assert tuple(EVALUATORS) == LEMMA_IDS
 
 
-def evaluate(instance: Instance, arithmetic: Arithmetic = FLOAT64) -> Evaluation:
-    """Evaluate the instance's lemma in the given arithmetic."""
+def evaluate(instance: Instance, arithmetic: Arithmetic = FLOAT64, model: ConstantsModel = EXACT) -> Evaluation:
+    """Evaluate the instance's lemma in the given arithmetic with the given constants."""
     with arithmetic.context():
-        return EVALUATORS[instance.lemma](instance, arithmetic)
+        return EVALUATORS[instance.lemma](instance, arithmetic, model)

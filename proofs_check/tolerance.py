@@ -11,7 +11,7 @@ import numpy as np
 
 from proofs_check import lemmas
 from proofs_check.instances import Instance, batch_size, select
-from proofs_check.lemmas import Evaluation, Part
+from proofs_check.lemmas import EXACT, ConstantsModel, Evaluation, Part
 from proofs_check.precision import MPMATH
 
 RELATIVE_TOLERANCE = 1e-9
@@ -67,7 +67,7 @@ def near_ties(verdict: PartVerdict) -> np.ndarray:
     return finite & (np.abs(np.where(finite, verdict.ratio, 0.0) - 1.0) <= NEAR_TIE)
 
 
-def judge(instance: Instance, evaluation: Evaluation) -> list[PartVerdict]:
+def judge(instance: Instance, evaluation: Evaluation, model: ConstantsModel = EXACT) -> list[PartVerdict]:
     """Verdicts for every part of `evaluation` (computed at `instance` in float64).
 
     Entries within 1e-6 of a tie are decided by re-evaluating the instance (only the
@@ -79,11 +79,11 @@ def judge(instance: Instance, evaluation: Evaluation) -> list[PartVerdict]:
         return verdicts
     size = batch_size(instance)
     if size is None:
-        precise = lemmas.evaluate(instance, MPMATH)
+        precise = lemmas.evaluate(instance, MPMATH, model)
         rows = None
     else:
         rows = np.flatnonzero(np.any(np.stack([np.any(t.reshape(size, -1), axis=-1) for t in ties]), axis=0))
-        precise = lemmas.evaluate(select(instance, rows), MPMATH)
+        precise = lemmas.evaluate(select(instance, rows), MPMATH, model)
     for verdict, tie, precise_part in zip(verdicts, ties, precise.parts):
         if not tie.any():
             continue

@@ -188,18 +188,20 @@ def stability_constants(
     return StabilityConstants(*(np.stack(q, -1) for q in (zeta, e, eps, gamma)))
 
 
-def gamma_matrix(omega: Array, X: Array, L_phi, S_phi, L_ell, G_ell: Array) -> Array:
+def gamma_matrix(omega: Array, X: Array, L_phi, S_phi, L_ell, G_ell: Array, stability: Callable | None = None) -> Array:
     """Γ [..., M, 2M] with γ = Γ (u^f, u^b), by evaluating the (linear) recursion on unit gaps.
 
     Works in any arithmetic whose arrays support +, × (float64 or mpmath object arrays).
+    `stability` replaces `stability_constants` (to study a modified recursion).
     """
+    stability = stability or stability_constants
     layers = np.shape(omega)[-1]
     zero = 0 * omega
     columns = []
     for index in range(2 * layers):
         gaps = [zero.copy(), zero.copy()]
         gaps[index // layers][..., index % layers] = 1
-        columns.append(stability_constants(omega, X, L_phi, S_phi, L_ell, G_ell, gaps[0], gaps[1]).gamma)
+        columns.append(stability(omega, X, L_phi, S_phi, L_ell, G_ell, gaps[0], gaps[1]).gamma)
     return np.stack(columns, -1)
 
 

@@ -20,8 +20,8 @@ def largest_ratio(verdicts) -> float:
     return max(float(np.max(v.ratio)) if v.ratio.size else 0.0 for v in verdicts)
 
 
-def assert_lemma_holds(instance: Instance) -> float:
-    verdicts = judge(instance, lemmas.evaluate(instance))
+def assert_lemma_holds(instance: Instance, model: lemmas.ConstantsModel = lemmas.EXACT) -> float:
+    verdicts = judge(instance, lemmas.evaluate(instance, model=model), model)
     ratio = largest_ratio(verdicts)
     if np.isfinite(ratio):
         target(ratio, label=instance.lemma)
@@ -93,37 +93,31 @@ def test_equality_case_is_attained(lemma, fields, part):
 # ------------------------------------------------------------------------- mutants
 
 
-def _without_curvature(original):
-    def mutant(omega, X, L_phi, S_phi, L_ell, G_ell, u_f, u_b, sqrt=np.sqrt):
-        return original(omega, X, L_phi, 0 * S_phi, L_ell, G_ell, u_f, u_b, sqrt=sqrt)
-
-    return mutant
+def _without_curvature(omega, X, L_phi, S_phi, L_ell, G_ell, u_f, u_b, sqrt=np.sqrt):
+    return theory_constants.stability_constants(omega, X, L_phi, 0 * S_phi, L_ell, G_ell, u_f, u_b, sqrt=sqrt)
 
 
-def test_mutant_dropping_S_phi_from_eps_is_caught(monkeypatch):
+def test_mutant_dropping_S_phi_from_eps_is_caught():
     """ε_m without its S_φ ω_{m+1} Δ_{m+1} ζ_m term is a false bound: the property test must fail."""
-    monkeypatch.setattr(lemmas, "stability_constants", _without_curvature(theory_constants.stability_constants))
+    mutant = lemmas.ConstantsModel("S_φ dropped from ε_m", stability=_without_curvature)
 
     @settings(max_examples=300, database=None)
     @given(data=st.data())
     def property_under_mutation(data):
-        instance = data.draw(instances("signal-stability", max_layers=3))
-        assert_lemma_holds(instance)
+        assert_lemma_holds(data.draw(instances("signal-stability", max_layers=3)), mutant)
 
     with pytest.raises(AssertionError, match="signal-stability fails"):
         property_under_mutation()
 
 
-def test_mutant_dropping_the_delay_is_caught(monkeypatch):
-    """The gradient-delay bound with the delay ignored (c_D computed with d = 0) must be refuted."""
-    original = lemmas._DelayWindow.increments
-
-    monkeypatch.setattr(lemmas._DelayWindow, "increments", lambda self, delays: original(self, 0 * delays))
+def test_mutant_ignoring_the_delay_is_caught():
+    """The gradient-delay bound with the delay ignored (d = 0 in the right side) must be refuted."""
+    mutant = lemmas.ConstantsModel("delay ignored", ignore_delays=True)
 
     @settings(max_examples=200, database=None)
     @given(data=st.data())
     def property_under_mutation(data):
-        assert_lemma_holds(data.draw(instances("gradient-delay", max_layers=3)))
+        assert_lemma_holds(data.draw(instances("gradient-delay", max_layers=3)), mutant)
 
     with pytest.raises(AssertionError, match="gradient-delay fails"):
         property_under_mutation()
