@@ -56,3 +56,27 @@ def _tab20(index: int) -> np.ndarray:
     from matplotlib import colormaps
 
     return np.asarray(colormaps["tab20"](index))
+
+
+def ratio_distributions(ratios: dict[str, np.ndarray], statuses: dict[str, str]) -> Figure:
+    """Histogram of log10(lhs/rhs) per lemma, the bound (ratio 1) as a red line."""
+    count = len(ratios)
+    columns = 4
+    rows = (count + columns - 1) // columns
+    figure = Figure(figsize=(3.2 * columns, 2.5 * rows), layout="constrained")
+    axes_grid = figure.subplots(rows, columns, squeeze=False)
+    for axes, (lemma, values) in zip(axes_grid.ravel(), ratios.items()):
+        positive = values[values > 0]
+        if positive.size:
+            logs = np.log10(positive)
+            low = max(float(np.min(logs)), -12.0)
+            axes.hist(np.clip(logs, low, None), bins=50, range=(low, max(0.5, float(np.max(logs)) + 0.1)), color="tab:blue")
+        axes.axvline(0.0, color="tab:red", linewidth=1.2)
+        zero_share = 1.0 - positive.size / values.size if values.size else 0.0
+        axes.set_title(f"{lemma} ({statuses.get(lemma, '')})", fontsize=9)
+        axes.set_xlabel("log10(lhs/rhs)" + (f"; {zero_share:.0%} at lhs = 0" if zero_share > 0.005 else ""), fontsize=7)
+        axes.tick_params(labelsize=7)
+        axes.set_yscale("log")
+    for axes in axes_grid.ravel()[count:]:
+        axes.set_visible(False)
+    return figure

@@ -31,7 +31,8 @@ def stale_history(
     updates: int,
     forward_delays: Sequence[int],
 ) -> tuple[Array, ...]:
-    """Versions W_m^{(0..K)} per layer, stacked [K+1, d_m, d_{m−1}]."""
+    """Versions W_m^{(0..K)} per layer, stacked [..., K+1, d_m, d_{m−1}] (leading axes of
+    `initial` and `inputs` are independent problems run together)."""
     versions = [[np.array(w, dtype=float)] for w in initial]
     for i in range(updates):
         stale = [layer[i - min(i, d)] for layer, d in zip(versions, forward_delays)]
@@ -39,4 +40,4 @@ def stale_history(
         gradient = network.gradients(stale, inputs, targets, activation, loss, backward_weights=current)
         for layer, w, g in zip(versions, current, gradient):
             layer.append(device.update(w, g, learning_rate))
-    return tuple(np.stack(layer) for layer in versions)
+    return tuple(np.stack(layer, axis=-3) for layer in versions)

@@ -532,6 +532,52 @@ def gradient_delay(instance: Instance, arithmetic: Arithmetic = FLOAT64, model: 
     return Evaluation(instance.lemma, parts, headline, symbols)
 
 
+def _row_axes(batch: tuple[int, ...], array) -> tuple[int, ...]:
+    return tuple(range(len(batch), np.ndim(array)))
+
+
+def finite_rows(instance: Instance) -> np.ndarray:
+    """Per batch row (or 0-d): are all of the instance's numbers finite?"""
+    batch = instance.inputs.shape[:-2]
+    ok = np.ones(batch, dtype=bool)
+    arrays = [instance.inputs, *instance.weights]
+    for name in ("forward_weights", "backward_weights", "history", "gradient"):
+        if getattr(instance, name) is not None:
+            arrays += list(getattr(instance, name))
+    if not LOSSES[instance.loss].integer_targets:
+        arrays.append(instance.targets)
+    for array in arrays:
+        ok &= np.all(np.isfinite(array), axis=_row_axes(batch, array))
+    for value in (instance.alpha, instance.omega, instance.X, instance.Y, instance.W_max):
+        if value is not None:
+            value = np.asarray(value, dtype=float)
+            ok &= np.all(np.isfinite(value), axis=_row_axes(batch, value)) if value.ndim > len(batch) else np.isfinite(value)
+    return ok
+
+
+def assumptions_hold(instance: Instance) -> np.ndarray:
+    """Per batch row (or 0-d): do the instance's finite numbers satisfy the lemma's assumptions?
+
+    With ALD the updated weights must lie in the box (analog increment: ||W^{(k)}||_inf ≤ τ)
+    and a delay window must satisfy ||W^{(i)}||_inf ≤ W_max < τ. The other hypotheses hold
+    by construction (ω, X, Y are measured on the instance) or are checked part by part
+    (box invariance). Rows with non-finite numbers count as inside: they are errors to
+    report (`finite_rows`), never instances to skip.
+    """
+    batch = instance.inputs.shape[:-2]
+    ok = np.ones(batch, dtype=bool)
+    tau = np.asarray(instance.tau, dtype=float)
+    if np.all(np.isinf(tau)):
+        return ok
+    if instance.lemma == "analog-increment":
+        for weight in instance.weights:
+            ok &= ~np.any(np.abs(weight) > tau[..., None, None], axis=_row_axes(batch, weight))
+    if instance.lemma in ("signal-delay", "gradient-delay"):
+        for versions in instance.history:
+            ok &= ~np.any(np.abs(versions) >= tau[..., None, None, None], axis=_row_axes(batch, versions))
+    return ok
+
+
 EVALUATORS: dict[str, Callable[[Instance, Arithmetic, ConstantsModel], Evaluation]] = {
     "bounded-signal": bounded_signal,
     "signal-stability": signal_stability,

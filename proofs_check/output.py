@@ -71,6 +71,11 @@ def write_text(path: Path, text: str) -> None:
     _atomic_write_bytes(Path(path), text.encode())
 
 
+def write_bytes(path: Path, payload: bytes) -> None:
+    """Write bytes to `path` through a temporary file and a rename."""
+    _atomic_write_bytes(Path(path), payload)
+
+
 def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """Write an .npz archive to `path` through a temporary file and a rename."""
     buffer = io.BytesIO()

@@ -7,6 +7,8 @@ mpmath at 50 digits before the verdict. A NaN or infinite side is an error, neve
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
+
 import numpy as np
 
 from proofs_check import lemmas
@@ -27,12 +29,15 @@ def within_tolerance(lhs, rhs) -> np.ndarray:
 
 
 def ratios(lhs: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    """lhs/rhs as float64; 0 where both are 0, inf where only rhs is 0, NaN where a side is not finite."""
+    """lhs/(rhs + 1e-12) as float64; NaN where either side is not finite.
+
+    The absolute tolerance sits in the denominator so that rounding noise on sides that
+    vanish (lhs ≈ 1e-17 against rhs = 0) does not read as a large ratio; for rhs ≫ 1e-12
+    this is lhs/rhs. A ratio above 1 + 1e-9 means the verdict is 'violated'.
+    """
     lhs, rhs = np.asarray(lhs, dtype=float), np.asarray(rhs, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        result = lhs / rhs
-    result = np.where((rhs == 0) & (lhs == 0), 0.0, result)
-    result = np.where((rhs == 0) & (lhs > 0), np.inf, result)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        result = lhs / (rhs + ABSOLUTE_TOLERANCE)
     return np.where(np.isfinite(lhs) & np.isfinite(rhs), result, np.nan)
 
 
@@ -67,40 +72,46 @@ def near_ties(verdict: PartVerdict) -> np.ndarray:
     return finite & (np.abs(np.where(finite, verdict.ratio, 0.0) - 1.0) <= NEAR_TIE)
 
 
-def judge(instance: Instance, evaluation: Evaluation, model: ConstantsModel = EXACT) -> list[PartVerdict]:
-    """Verdicts for every part of `evaluation` (computed at `instance` in float64).
+def judge(instance: Instance, parts: list[Part], recompute: Callable[[Instance], list[Part]]) -> list[PartVerdict]:
+    """Verdicts for `parts` (computed at `instance` in float64).
 
-    Entries within 1e-6 of a tie are decided by re-evaluating the instance (only the
-    batch rows that contain a near tie) in mpmath at 50 digits.
+    Entries within 1e-6 of a tie are decided by `recompute(sub_instance)`, which must
+    return the same parts computed in mpmath at 50 digits; only the batch rows holding a
+    near tie are recomputed.
     """
-    verdicts = [judge_part(part) for part in evaluation.parts]
+    verdicts = [judge_part(part) for part in parts]
     ties = [near_ties(verdict) for verdict in verdicts]
     if not any(tie.any() for tie in ties):
         return verdicts
     size = batch_size(instance)
     if size is None:
-        precise = lemmas.evaluate(instance, MPMATH, model)
+        precise = recompute(instance)
         rows = None
     else:
         rows = np.flatnonzero(np.any(np.stack([np.any(t.reshape(size, -1), axis=-1) for t in ties]), axis=0))
-        precise = lemmas.evaluate(select(instance, rows), MPMATH, model)
-    for verdict, tie, precise_part in zip(verdicts, ties, precise.parts):
+        precise = recompute(select(instance, rows))
+    for verdict, tie, precise_part in zip(verdicts, ties, precise):
         if not tie.any():
             continue
         precise_lhs, precise_rhs = np.broadcast_arrays(np.asarray(precise_part.lhs, dtype=object), np.asarray(precise_part.rhs, dtype=object))
         local_tie = tie if rows is None else tie[rows]
         decided = within_tolerance(precise_lhs[local_tie], precise_rhs[local_tie])
-        precise_ratio = np.array([float(a / b) if b != 0 else float("inf") for a, b in zip(precise_lhs[local_tie], precise_rhs[local_tie])])
+        precise_ratio = np.array([float(a / (b + ABSOLUTE_TOLERANCE)) for a, b in zip(precise_lhs[local_tie], precise_rhs[local_tie])])
         if rows is None:
-            verdict.status[tie] = np.where(decided, HOLDS, VIOLATED)
-            verdict.ratio[tie] = precise_ratio
+            target = tie
         else:
             target = np.zeros_like(tie)
             target[rows] = local_tie
-            verdict.status[target] = np.where(decided, HOLDS, VIOLATED)
-            verdict.ratio[target] = precise_ratio
+        verdict.status[target] = np.where(decided, HOLDS, VIOLATED)
+        verdict.ratio[target] = precise_ratio
         verdict.re_evaluated = int(tie.sum())
     return verdicts
+
+
+def judge_lemma(instance: Instance, model: ConstantsModel = EXACT) -> list[PartVerdict]:
+    """Verdicts for every part of the instance's lemma (right sides from `model`)."""
+    evaluation = lemmas.evaluate(instance, model=model)
+    return judge(instance, evaluation.parts, lambda sub: lemmas.evaluate(sub, MPMATH, model).parts)
 
 
 def overall_status(verdicts: list[PartVerdict]) -> str:

@@ -1,11 +1,15 @@
 """One module per sub-command; each exposes `add_arguments(parser)` and `run(arguments) -> int`."""
 
-from proofs_check.commands import complexity, constants, schedule, simulate, steps
+from proofs_check.commands import bound, complexity, constants, replay, run, schedule, simulate, steps, tightness
 
 COMMANDS = {
+    "run": run,
     "schedule": schedule,
     "simulate": simulate,
     "constants": constants,
     "complexity": complexity,
     "steps": steps,
+    "bound": bound,
+    "tightness": tightness,
+    "replay": replay,
 }

@@ -1,0 +1,166 @@
+"""The cross-checking engine: claims checked on simulator traces and by adversarial search.
+
+`ClaimCheck` accumulates the verdicts of one claim over many instances: how many
+inequality entries were checked, the distribution of lhs/rhs, the status ('holds' only
+if every entry holds; an error — NaN or inf — is never 'holds'), and a witness: the
+first instance that violated the claim or errored, ready to be saved and replayed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import numpy as np
+
+from proofs_check.adversarial import SearchResult, evaluations_for, search
+from proofs_check.claims import Claim
+from proofs_check.instances import Instance, batch_size, select
+from proofs_check.lemmas import assumptions_hold, finite_rows
+from proofs_check.tolerance import ERROR, HOLDS, RELATIVE_TOLERANCE, VIOLATED, PartVerdict
+
+_RANK = {HOLDS: 0, VIOLATED: 1, ERROR: 2}
+
+
+@dataclass
+class ClaimCheck:
+    """Accumulated verdicts of one claim."""
+
+    claim: Claim
+    samples: int = 0
+    """Inequality entries checked (every part, every sample, every instance)."""
+    status: str = HOLDS
+    max_ratio: float = -math.inf
+    """Largest finite lhs/rhs seen."""
+    worst_part: str = ""
+    """The part that attained the largest ratio."""
+    tightest: Instance | None = None
+    """The instance that attained the largest ratio."""
+    witness: Instance | None = None
+    """First instance that violated the claim or produced NaN/inf."""
+    witness_part: str = ""
+    witness_ratio: float = math.nan
+    re_evaluated: int = 0
+    """Entries decided in 50-digit arithmetic (near ties)."""
+    sources: dict[str, int] = field(default_factory=dict)
+    """Entries checked per source ('trace', 'adversarial')."""
+    ratio_samples: list[np.ndarray] = field(default_factory=list)
+    """Finite ratios, per added instance (for distributions and the median)."""
+    search: dict = field(default_factory=dict)
+    """Adversarial search statistics."""
+    outside_assumptions: int = 0
+    """Instances (batch rows) skipped because they violate the lemma's assumptions."""
+    witness_status: str = HOLDS
+    """Status of the witness entry ('violated' or 'error')."""
+
+    @property
+    def median_ratio(self) -> float:
+        ratios = self.all_ratios()
+        return float(np.median(ratios)) if ratios.size else math.nan
+
+    def all_ratios(self) -> np.ndarray:
+        return np.concatenate(self.ratio_samples) if self.ratio_samples else np.zeros(0)
+
+    def add_error(self, instance: Instance, reason: str, source: str) -> None:
+        """Record an instance that could not be evaluated (NaN or inf): status 'error', never 'holds'."""
+        self.samples += 1
+        self.sources[source] = self.sources.get(source, 0) + 1
+        self.status = ERROR
+        if self.witness is None or self.witness_status != ERROR:
+            self.witness, self.witness_part, self.witness_ratio, self.witness_status = instance, reason, math.nan, ERROR
+
+    def add(self, instance: Instance, verdicts: list[PartVerdict], source: str) -> None:
+        """Fold the verdicts of one (possibly batched) instance into the check."""
+        rows = batch_size(instance)
+        for verdict in verdicts:
+            count = int(verdict.status.size)
+            self.samples += count
+            self.sources[source] = self.sources.get(source, 0) + count
+            self.re_evaluated += verdict.re_evaluated
+            finite = verdict.ratio[np.isfinite(verdict.ratio)]
+            if finite.size:
+                self.ratio_samples.append(finite.ravel())
+                part_max = float(finite.max())
+                if part_max > self.max_ratio:
+                    self.max_ratio = part_max
+                    self.worst_part = verdict.name
+                    flat = int(np.nanargmax(np.where(np.isfinite(verdict.ratio), verdict.ratio, -np.inf)))
+                    self.tightest = _row_instance(instance, rows, flat, count)
+            bad = verdict.status != HOLDS
+            if bad.any():
+                flat = int(np.flatnonzero(bad.ravel())[0])
+                status = verdict.status.ravel()[flat]
+                if _RANK[status] > _RANK[self.status]:
+                    self.status = status
+                if self.witness is None or _RANK[status] > _RANK[self.witness_status]:
+                    self.witness = _row_instance(instance, rows, flat, count)
+                    self.witness_part = verdict.name
+                    self.witness_ratio = float(verdict.ratio.ravel()[flat])
+                    self.witness_status = status
+
+
+def _row_instance(instance: Instance, rows: int | None, flat_index: int, count: int) -> Instance:
+    if rows is None:
+        return instance
+    per_row = max(1, count // rows)
+    return select(instance, flat_index // per_row)
+
+
+def check_instances(claim: Claim, instances: Iterable[tuple[Instance, str]], check: ClaimCheck | None = None) -> ClaimCheck:
+    """Judge the claim on every (instance, source) pair.
+
+    Rows holding NaN or inf are errors (with the row as witness), never 'holds'; rows
+    outside the lemma's assumptions are skipped and counted.
+    """
+    check = check or ClaimCheck(claim)
+    for instance, source in instances:
+        finite = finite_rows(instance)
+        inside = assumptions_hold(instance)
+        if not finite.all():
+            first = None if batch_size(instance) is None else int(np.flatnonzero(~finite)[0])
+            check.add_error(instance if first is None else select(instance, first), "non-finite input (NaN or inf)", source)
+        keep = finite & inside
+        check.outside_assumptions += int((finite & ~inside).sum())
+        if not keep.all():
+            if batch_size(instance) is None:
+                continue
+            instance = select(instance, np.flatnonzero(keep))
+            if batch_size(instance) == 0:
+                continue
+        with np.errstate(all="ignore"):
+            check.add(instance, claim.judge(instance), source)
+    return check
+
+
+def adversarial_check(claim: Claim, budget_seconds: float, seed: int, check: ClaimCheck | None = None, stop_at_violation: bool = False) -> ClaimCheck:
+    """Search for the claim's largest ratio; the best instance (and any NaN instance) is judged.
+
+    The budget in seconds becomes a number of evaluations at a nominal rate, so results
+    depend only on the seed and the budget.
+    """
+    check = check or ClaimCheck(claim)
+    result: SearchResult = search(
+        claim.lemma, claim.score, evaluations_for(budget_seconds), seed, stop_above=1.0 + RELATIVE_TOLERANCE if stop_at_violation else None
+    )
+    found = [instance for instance in (result.best_instance, result.error_instance) if instance is not None]
+    check_instances(claim, [(instance, "adversarial") for instance in found], check)
+    check.search = {
+        "budget_seconds": budget_seconds,
+        "budget_evaluations": evaluations_for(budget_seconds),
+        "elapsed_seconds": round(result.elapsed, 3),
+        "evaluations": result.evaluations,
+        "structures": result.structures,
+        "best_ratio": result.best_ratio,
+    }
+    return check
+
+
+def refute(claim: Claim, trace_instances: Iterable[Instance], budget_seconds: float, seed: int) -> ClaimCheck:
+    """Try to refute a claim: first on the traces, then by adversarial search until a violation."""
+    check = ClaimCheck(claim)
+    for instance in trace_instances:
+        check_instances(claim, [(instance, "trace")], check)
+        if check.status != HOLDS:
+            return check
+    return adversarial_check(claim, budget_seconds, seed, check, stop_at_violation=True)

@@ -1,0 +1,210 @@
+"""Lemma instances from simulator traces: every update of a run, one batched instance per lemma.
+
+A trace keeps every weight version W_m^{(k)}, the gradient g̃_k each update applied and the
+versions its passes read. From it:
+
+- bounded-signal at the reference point W^{(k)} on the update's samples;
+- signal-stability with the mixed pass the pipeline actually ran (forward W^f from the
+  versions read by F, backward W^b from those read by B); synchronous schedules read
+  W^{(k)} everywhere, so there the pair (W^{(k)}, W^{(k+1)}) is used instead;
+- objective-smoothness between W^{(k)} and W^{(k+1)};
+- analog-increment and box-invariance for the update W^{(k)} → W^{(k+1)} with g̃_k;
+- signal-delay and gradient-delay with the measured delays and the window of versions.
+
+Instance-level quantities (ω, X, Y) are measured per instance where the lemma is about a
+single pass; the lemmas whose bound covers other updates (increments, delays) use
+trace-level bounds: ω_m the largest ||W_m^{(k)}||_2 over the run, X and Y the largest
+norms over the data, W_max the largest |w| over the run.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from numerics import network
+from numerics.activations import ACTIVATIONS
+from numerics.data import Dataset, initial_weights, teacher_student
+from numerics.devices import make_device
+from numerics.losses import LOSSES
+from numerics.training import TrainingResult, TrainingSettings, train
+from proofs_check.instances import Instance
+
+Array = np.ndarray
+
+
+@dataclass(frozen=True)
+class TraceSetting:
+    """One built-in simulation whose trace the lemmas are checked on."""
+
+    schedule: str
+    """'single', 'wop', 'sp' or 'ap'."""
+    dims: tuple[int, ...]
+    """d_0, ..., d_M."""
+    activation: str
+    loss: str
+    device: str
+    """'digital' or 'ald'."""
+    tau: float
+    """τ of the ALD device (ignored by digital)."""
+    learning_rate: float
+    updates: int
+    micro_batch_size: int = 4
+    mini_batch: int = 2
+    samples: int = 64
+    seed: int = 0
+
+    @property
+    def label(self) -> str:
+        device = f"ald(τ={self.tau:g})" if self.device == "ald" else "digital"
+        dims = "-".join(map(str, self.dims))
+        return f"{self.schedule} {device} {self.activation}/{self.loss} {dims} seed {self.seed}"
+
+
+@dataclass
+class Trace:
+    """A run with every version kept, and its data."""
+
+    setting: TraceSetting
+    data: Dataset
+    result: TrainingResult
+    extra: dict = field(default_factory=dict)
+
+
+def simulate(setting: TraceSetting) -> Trace:
+    """Run the setting's simulation on its seeded teacher–student task, keeping every version."""
+    activation, loss = ACTIVATIONS[setting.activation], LOSSES[setting.loss]
+    data = teacher_student(list(setting.dims), setting.samples, setting.seed, activation, loss)
+    bound = setting.tau / 2 if setting.device == "ald" else None
+    initial = initial_weights(list(setting.dims), setting.seed, bound=bound)
+    settings = TrainingSettings(
+        schedule=setting.schedule,
+        device=make_device(setting.device, setting.tau),
+        learning_rate=setting.learning_rate,
+        updates=setting.updates,
+        activation=activation,
+        loss=loss,
+        micro_batch_size=setting.micro_batch_size,
+        mini_batch=setting.mini_batch,
+        seeds=(setting.seed,),
+        keep_versions=True,
+    )
+    return Trace(setting, data, train(initial, data, settings))
+
+
+def _stack_versions(trace: Trace, indices: Array) -> tuple[Array, ...]:
+    """W_m^{(indices[k, m])} stacked over k, per layer ([K, d_m, d_{m−1}])."""
+    versions = trace.result.versions
+    return tuple(np.stack([versions[m][int(i)] for i in indices[:, m]]) for m in range(len(versions)))
+
+
+def _trace_bounds(trace: Trace) -> dict:
+    versions = trace.result.versions
+    omega = np.array([max(float(np.linalg.norm(w, 2)) for w in layer) for layer in versions])
+    X = float(np.max(np.linalg.norm(trace.data.inputs, axis=-1)))
+    if LOSSES[trace.setting.loss].integer_targets:
+        Y = 1.0
+    else:
+        Y = float(np.max(np.linalg.norm(trace.data.targets, axis=-1)))
+    W_max = float(max(np.max(np.abs(w)) for layer in versions for w in layer))
+    return {"omega": omega, "X": X, "Y": Y, "W_max": W_max}
+
+
+def trace_instances(trace: Trace) -> dict[str, Instance]:
+    """One batched instance per lemma (batch axis: the updates k = 0..K−1)."""
+    setting, result = trace.setting, trace.result
+    layers = len(setting.dims) - 1
+    updates = setting.updates
+    k = np.arange(updates)
+    current = _stack_versions(trace, np.repeat(k[:, None], layers, axis=1))
+    following = _stack_versions(trace, np.repeat(k[:, None] + 1, layers, axis=1))
+    read_forward = _stack_versions(trace, result.forward_versions)
+    read_backward = _stack_versions(trace, result.backward_versions)
+    rows = np.stack(result.update_rows)
+    inputs, targets = trace.data.take(rows)
+    applied = tuple(np.stack(layer) for layer in result.applied_gradients)
+    tau = setting.tau if setting.device == "ald" else math.inf
+    bounds = _trace_bounds(trace)
+    common = dict(
+        activation=setting.activation,
+        loss=setting.loss,
+        inputs=inputs,
+        targets=targets,
+        alpha=setting.learning_rate,
+        tau=tau,
+        origin=f"trace: {setting.label}",
+        extra={"setting": setting.label, "batch": "update index k"},
+    )
+    synchronous = setting.schedule != "ap"
+    stability_forward = following if synchronous else read_forward
+    stability_backward = following if synchronous else read_backward
+    instances = {
+        "bounded-signal": Instance("bounded-signal", weights=current, **common),
+        "signal-stability": Instance(
+            "signal-stability", weights=current, forward_weights=stability_forward, backward_weights=stability_backward, **common
+        ),
+        "objective-smoothness": Instance("objective-smoothness", weights=current, forward_weights=following, **common),
+        "analog-increment": Instance(
+            "analog-increment", weights=current, gradient=applied, omega=np.tile(bounds["omega"], (updates, 1)),
+            X=bounds["X"], Y=bounds["Y"], **common,
+        ),
+    }
+    if math.isfinite(tau):
+        instances["box-invariance"] = Instance("box-invariance", weights=current, gradient=applied, **common)
+
+    forward_delays = k[:, None] - result.forward_versions
+    backward_delays = k[:, None] - result.backward_versions
+    window = int(max(forward_delays.max(), backward_delays.max(), 0)) + 1
+    offsets = np.arange(-window + 1, 1)
+    history_indices = np.clip(k[:, None] + offsets[None, :], 0, None)
+    history = tuple(np.stack([np.stack([layer[int(i)] for i in row]) for row in history_indices]) for layer in result.versions)
+    delay_common = dict(
+        history=history,
+        weights=current,
+        forward_delays=forward_delays,
+        backward_delays=backward_delays,
+        gradient=applied,
+        omega=np.tile(bounds["omega"], (updates, 1)),
+        X=bounds["X"],
+        Y=bounds["Y"],
+        W_max=bounds["W_max"],
+        **common,
+    )
+    instances["signal-delay"] = Instance("signal-delay", **delay_common)
+    instances["gradient-delay"] = Instance("gradient-delay", **delay_common)
+    return instances
+
+
+def replayed_updates_match(trace: Trace) -> bool:
+    """Consistency of the trace with the device rule: W^{(k+1)} = update(W^{(k)}, g̃_k), bit for bit."""
+    setting, result = trace.setting, trace.result
+    device = make_device(setting.device, setting.tau)
+    for layer, gradients in zip(result.versions, result.applied_gradients):
+        for k, gradient in enumerate(gradients):
+            if not np.array_equal(device.update(layer[k], gradient, setting.learning_rate), layer[k + 1]):
+                return False
+    return True
+
+
+def recomputed_gradients_match(trace: Trace) -> float:
+    """Largest |g̃_k − mixed-pass gradient recomputed from the recorded versions| (noise-free traces)."""
+    setting, result = trace.setting, trace.result
+    activation, loss = ACTIVATIONS[setting.activation], LOSSES[setting.loss]
+    worst = 0.0
+    per_update = 1 if setting.schedule == "ap" else setting.mini_batch
+    for k in range(setting.updates):
+        forward = [result.versions[m][int(result.forward_versions[k, m])] for m in range(len(result.versions))]
+        backward = [result.versions[m][int(result.backward_versions[k, m])] for m in range(len(result.versions))]
+        members = []
+        for j in range(per_update):
+            rows = trace.data.rows(k * per_update + j, setting.micro_batch_size)
+            x, y = trace.data.take(rows)
+            members.append(network.gradients(forward, x, y, activation, loss, backward_weights=backward))
+        for m in range(len(forward)):
+            recomputed = sum(member[m] for member in members[1:]) + members[0][m] if per_update > 1 else members[0][m]
+            if per_update > 1:
+                recomputed = recomputed / per_update
+            worst = max(worst, float(np.max(np.abs(recomputed - result.applied_gradients[m][k]))))
+    return worst
