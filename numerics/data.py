@@ -47,7 +47,24 @@ class Dataset:
         return (micro_batch * micro_batch_size + np.arange(micro_batch_size)) % self.size
 
     def take(self, rows: Array) -> tuple[Array, Array]:
-        """(x, y) of the given rows (along the sample axis, any leading replica axes kept)."""
+        """(x, y) of the given rows (along the sample axis, any leading replica axes kept).
+
+        The copies are C-contiguous. (Fancy indexing x[..., rows, :] of a replica stack
+        would lay the rows out sample-major; a per-replica sum over such a strided axis
+        runs in another order than the unbatched pairwise sum, so a batched loss would
+        differ from the unbatched one in the last bit.)"""
+        inputs = np.take(self.inputs, rows, axis=-2)
+        if self.targets.ndim == self.inputs.ndim:
+            return inputs, np.take(self.targets, rows, axis=-2)
+        return inputs, np.take(self.targets, rows, axis=-1)
+
+    def window(self, start: int, count: int) -> tuple[Array, Array]:
+        """(x, y) of rows [start, start + count) modulo N, in order: `take` of those rows,
+        but a view (no copy) when they do not wrap around."""
+        first = start % self.size
+        if first + count > self.size:
+            return self.take((start + np.arange(count)) % self.size)
+        rows = slice(first, first + count)
         if self.targets.ndim == self.inputs.ndim:
             return self.inputs[..., rows, :], self.targets[..., rows, :]
         return self.inputs[..., rows, :], self.targets[..., rows]

@@ -6,20 +6,30 @@ forward values and the vector passed down by stage m+1, forms the gradient δ_m 
 (plus injected noise), and passes W_m^T δ_m down with the weights at the start of the
 slot. Updates apply at the end of their slot with the mean of their micro-batches'
 gradients. Weights may carry leading replica axes; every array operation then runs all
-replicas at once.
+replicas at once (a stacked matmul is one BLAS call per replica with the same operands
+and strides as the unbatched call, so a batched run is bit-identical to separate runs;
+`numerics.replicas` builds replica stacks and splits large ones over threads).
+
+The slot loop is written for many small problems: the schedule is compiled once per
+(schedule, M, J, B) into plain tuples; weight versions are never copied (an update
+writes a new version into a recycled buffer, and a version stays untouched while the
+reference point that needs it is pending); elementwise arithmetic runs in place in the
+same order of operations as `numerics.devices` and `numerics.network`, so the numbers
+are exactly those of the plain formulas.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
 from numerics import network
-from numerics.activations import Activation
-from numerics.data import NOISE_STREAM, Dataset, generator
-from numerics.devices import Device
+from numerics.activations import TANH, Activation
+from numerics.data import NOISE_STREAM, Dataset
+from numerics.devices import AsymmetricLinearDevice, Device, DigitalDevice
 from numerics.losses import Loss
 from numerics.schedules import BACKWARD, ScheduleRecord, build_schedule
 
@@ -34,7 +44,8 @@ class TrainingSettings:
     schedule: str
     """One of 'single', 'wop', 'sp', 'ap' (MODEL.md §3)."""
     device: Device
-    """The update rule: digital SGD or ALD (MODEL.md §2)."""
+    """The update rule: digital SGD or ALD (MODEL.md §2). For a τ grid, an ALD whose tau
+    is an array of shape [R, 1, 1] (one τ per replica)."""
     learning_rate: float | Array
     """Step size α > 0 (an array of shape [R] gives one α per replica)."""
     updates: int
@@ -80,7 +91,7 @@ class TrainingResult:
     max_abs_weight: Array
     """max_k ||W^{(k)}||_inf over the run (every version of every layer), per replica."""
     record: ScheduleRecord
-    """The scheduler's record the run executed."""
+    """The scheduler's record the run executed (shared by runs with the same schedule, M, J, B)."""
     versions: list[list[Array]] | None = None
     """versions[m][k] = W_{m+1}^{(k)}, k = 0..K (when kept)."""
     applied_gradients: list[list[Array]] | None = None
@@ -99,33 +110,115 @@ def per_replica(value: float | Array, lead_shape: tuple[int, ...]) -> float | Ar
     return array.reshape(lead_shape + (1, 1))
 
 
+def replica_labels(labels: Array, lead_shape: tuple[int, ...]) -> Array:
+    """Integer labels [b] shared by replicas, as a C-contiguous [..., b] copy per replica.
+
+    A loss value takes the logit of each sample's label along the class axis, which needs
+    the replica axes on the labels too; a copy (not a stride-0 view) keeps the per-sample
+    values, and so each replica's mean over its samples, in the unbatched memory order."""
+    return np.ascontiguousarray(np.broadcast_to(labels, lead_shape + labels.shape))
+
+
+# ----- the compiled schedule ---------------------------------------------------------------
+
+Slot = tuple[tuple[tuple[bool, int, int], ...], tuple[tuple[int, tuple[int, ...]], ...]]
+
+
+@lru_cache(maxsize=8)
+def compiled_schedule(schedule: str, layers: int, micro_batches: int, mini_batch: int) -> tuple[ScheduleRecord, tuple[Slot, ...]]:
+    """The scheduler's record and, per slot, its operations as (backward?, layer index, j)
+    and its updates as (layer index, micro-batches): plain tuples for the slot loop.
+
+    Cached: the record is immutable and depends on nothing else, so runs with the same
+    schedule, M, J and B (every replica, every seed) share one record.
+    """
+    record = build_schedule(schedule, layers, micro_batches, mini_batch)
+    slots = tuple(
+        (
+            tuple((op.kind == BACKWARD, op.layer - 1, op.micro_batch) for op in operations),
+            tuple((event.layer - 1, event.micro_batches) for event in events),
+        )
+        for operations, events in zip(record.operations_by_slot(), record.updates_by_slot())
+    )
+    return record, slots
+
+
+# ----- gradient noise ----------------------------------------------------------------------
+
+
 class _GradientNoise:
-    """Seeded N(0, σ²) noise per (replica, micro-batch), independent of the schedule's order."""
+    """Seeded N(0, σ²) noise per (replica, micro-batch), independent of the schedule's order.
+
+    Replica r's noise for micro-batch j comes from its own generator
+    `generator(seeds[r], NOISE_STREAM, j)`, drawn layer by layer, exactly as an unbatched
+    run with seed `seeds[r]` draws it; nothing is drawn when σ = 0.
+    """
 
     def __init__(self, sigma: float, seeds: Sequence[int], lead_shape: tuple[int, ...], shapes: Sequence[tuple]) -> None:
-        self.sigma = sigma
-        self.seeds = seeds
+        self.sigma = float(sigma)
+        self.seeds = tuple(int(seed) for seed in seeds)
         self.lead_shape = lead_shape
-        self.shapes = shapes
+        self.shapes = [tuple(shape) for shape in shapes]
         self.cache: dict[int, list[Array]] = {}
 
-    def draw(self, micro_batch: int, layer_index: int) -> Array | float:
-        if self.sigma == 0.0:
-            return 0.0
-        if micro_batch not in self.cache:
-            per_replica_draws = []
-            for seed in self.seeds:
-                rng = generator(seed, NOISE_STREAM, micro_batch)
-                per_replica_draws.append([rng.standard_normal(shape) for shape in self.shapes])
-            if self.lead_shape:
-                layers = [np.stack([draws[i] for draws in per_replica_draws]) for i in range(len(self.shapes))]
-            else:
-                layers = per_replica_draws[0]
-            self.cache[micro_batch] = [self.sigma * noise for noise in layers]
-        noise = self.cache[micro_batch][layer_index]
+    def draw(self, micro_batch: int, layer_index: int) -> Array:
+        """σ·N(0, 1) noise of one layer for micro-batch j, shape lead_shape + [d_m, d_{m-1}]."""
+        layers = self.cache.get(micro_batch)
+        if layers is None:
+            layers = [np.empty(self.lead_shape + shape) for shape in self.shapes]
+            flat = [noise.reshape((-1,) + shape) for noise, shape in zip(layers, self.shapes)]
+            for r, seed in enumerate(self.seeds):
+                rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(NOISE_STREAM, micro_batch))))
+                for noise in flat:
+                    rng.standard_normal(out=noise[r])
+            for noise in layers:
+                np.multiply(noise, self.sigma, out=noise)
+            self.cache[micro_batch] = layers
+        noise = layers[layer_index]
         if layer_index == 0:
             del self.cache[micro_batch]
         return noise
+
+
+def _divide(array: Array, count: int) -> None:
+    """array /= count in place. For a power of two, multiplying by the exact reciprocal
+    2^-k gives the same correctly rounded real x/count, so the same bits, and is ~3x faster."""
+    if count & (count - 1) == 0:
+        np.multiply(array, 1.0 / count, out=array)
+    else:
+        np.divide(array, count, out=array)
+
+
+# ----- device updates in place -------------------------------------------------------------
+
+
+def _update_into(
+    device: Device, weight: Array, gradient: Array, learning_rate: float | Array, ratio, out: Array, scratch: Array, spare_gradient: bool
+) -> None:
+    """out = device.update(weight, gradient, α), bit for bit, without temporaries.
+
+    ALD: (W − αg) − ((α/τ)|g|) ⊙ W, the order of `AsymmetricLinearDevice.update` (`ratio`
+    is α/τ computed once); digital: W − αg. `out` may be `weight` itself (an update in
+    place: the term that reads the old W is formed first). With `spare_gradient` the
+    gradient's buffer holds αg afterwards. Other devices go through their own update.
+    """
+    if type(device) is AsymmetricLinearDevice:
+        step = gradient if spare_gradient else np.empty_like(gradient)
+        np.absolute(gradient, out=scratch)
+        np.multiply(ratio, scratch, out=scratch)
+        np.multiply(scratch, weight, out=scratch)
+        np.multiply(learning_rate, gradient, out=step)
+        np.subtract(weight, step, out=out)
+        np.subtract(out, scratch, out=out)
+    elif type(device) is DigitalDevice:
+        step = gradient if spare_gradient else np.empty_like(gradient)
+        np.multiply(learning_rate, gradient, out=step)
+        np.subtract(weight, step, out=out)
+    else:
+        np.copyto(out, device.update(weight, gradient, learning_rate))
+
+
+# ----- the run -----------------------------------------------------------------------------
 
 
 def train(
@@ -143,79 +236,136 @@ def train(
     lead_shape = tuple(initial[0].shape[:-2])
     if len(settings.seeds) != max(1, int(np.prod(lead_shape))):
         raise ValueError(f"{len(settings.seeds)} noise seeds for replica shape {lead_shape}")
-    record = build_schedule(settings.schedule, layers, settings.micro_batches, settings.micro_batches_per_update)
+    per_update = settings.micro_batches_per_update
+    record, program = compiled_schedule(settings.schedule, layers, settings.micro_batches, per_update)
     learning_rate = per_replica(settings.learning_rate, lead_shape)
     activation, loss, device = settings.activation, settings.loss, settings.device
-    per_update = settings.micro_batches_per_update
+    ratio = learning_rate / device.tau if type(device) is AsymmetricLinearDevice else None
+    tanh = activation is TANH  # φ'(z) = 1 − tanh(z)² from the stored a = tanh(z): no second tanh
+    b = settings.micro_batch_size
+    updates = settings.updates
+    keep = settings.keep_versions
+    last = layers - 1
 
     weights = [np.array(w, dtype=float, copy=True) for w in initial]
-    noise = _GradientNoise(settings.noise, settings.seeds, lead_shape, [w.shape[-2:] for w in weights])
-    micro_batch_rows = [data.rows(j, settings.micro_batch_size) for j in range(settings.micro_batches)]
-    update_rows = [np.concatenate(micro_batch_rows[k * per_update : (k + 1) * per_update]) for k in range(settings.updates)]
+    shapes = [w.shape for w in weights]
+    noise = _GradientNoise(settings.noise, settings.seeds, lead_shape, [s[-2:] for s in shapes]) if settings.noise != 0.0 else None
+    rows_per_update = per_update * b
+    update_rows = list((np.arange(updates * rows_per_update) % data.size).reshape(updates, rows_per_update))
+    broadcast_inputs = bool(lead_shape) and data.inputs.ndim == 2
+    shared_labels = broadcast_inputs and data.targets.ndim == 1
 
-    layer_inputs: dict[tuple[int, int], Array] = {}
-    pre_activations: dict[tuple[int, int], Array] = {}
-    passed_down: dict[tuple[int, int], Array] = {}
-    gradients: dict[tuple[int, int], Array] = {}
+    # Per layer: stored forward values and gradients by micro-batch, free buffers of the
+    # layer's weight shape (recycled weight versions, gradients), one scratch buffer.
+    layer_inputs: list[dict[int, Array]] = [{} for _ in range(layers)]
+    pre_activations: list[dict[int, Array]] = [{} for _ in range(layers)]
+    outputs: list[dict[int, Array]] = [{} for _ in range(layers)]  # a_m = tanh(z_m), kept for φ'
+    passed_down: list[dict[int, Array]] = [{} for _ in range(layers)]
+    gradients: list[dict[int, Array]] = [{} for _ in range(layers)]
+    free: list[list[Array]] = [[] for _ in range(layers)]
+    scratch = [np.empty(shape) for shape in shapes]
 
-    kept_versions = [[w.copy()] for w in weights] if settings.keep_versions else None
-    applied_gradients: list[list[Array]] | None = [[] for _ in weights] if settings.keep_versions else None
-    pending_versions: list[dict[int, Array]] = [{0: w.copy()} for w in weights]
+    def buffer(index: int) -> Array:
+        pool = free[index]
+        return pool.pop() if pool else np.empty(shapes[index])
+
+    kept_versions = [[w.copy()] for w in weights] if keep else None
+    applied_gradients: list[list[Array]] | None = [[] for _ in weights] if keep else None
+    pending_versions: list[dict[int, Array]] = [{0: w} for w in weights]
     version_count = [0] * layers
-    reference_loss = np.zeros(lead_shape + (settings.updates,))
+    reference_loss = np.zeros(lead_shape + (updates,))
     next_reference = 0
-    max_abs_weight = np.max([np.max(np.abs(w), axis=(-1, -2)) for w in weights], axis=0)
+    axes = (-2, -1)
+    # max_k ||W^{(k)}||_inf = max(largest entry, −smallest entry) over the versions: two
+    # reductions per update and no |W| temporary.
+    largest = [np.array(np.maximum.reduce(w, axis=axes)) if lead_shape else np.maximum.reduce(w, axis=None) for w in weights]
+    smallest = [np.array(np.minimum.reduce(w, axis=axes)) if lead_shape else np.minimum.reduce(w, axis=None) for w in weights]
 
     def evaluate_ready_reference_points() -> None:
         nonlocal next_reference
-        while next_reference < settings.updates and all(next_reference in pending for pending in pending_versions):
+        while next_reference < updates and all(next_reference in pending for pending in pending_versions):
             point = [pending.pop(next_reference) for pending in pending_versions]
-            x, y = data.take(update_rows[next_reference])
+            x, y = data.window(next_reference * rows_per_update, rows_per_update)
+            if shared_labels:
+                y = replica_labels(y, lead_shape)
             reference_loss[..., next_reference] = network.mean_loss(point, x, y, activation, loss)
+            for index, version in enumerate(point):
+                if version is not weights[index]:
+                    free[index].append(version)
             next_reference += 1
 
     evaluate_ready_reference_points()
-    slots = zip(record.operations_by_slot(), record.updates_by_slot())
+    slots: Iterable[Slot] = program
     if progress is not None:
         slots = progress(slots, record.slots)
     for operations, update_events in slots:
-        for op in operations:
-            index, j = op.layer - 1, op.micro_batch
+        for backward, index, j in operations:
             weight = weights[index]
-            if op.kind == BACKWARD:
-                if index == layers - 1:
-                    _, y = data.take(micro_batch_rows[j])
-                    delta = network.output_delta(pre_activations.pop((j, index)), y, loss)
+            if backward:
+                if index == last:
+                    _, y = data.window(j * b, b)
+                    delta = loss.gradient(pre_activations[index].pop(j), y)
+                elif tanh:
+                    delta = np.square(outputs[index].pop(j))
+                    np.subtract(1.0, delta, out=delta)
+                    np.multiply(delta, passed_down[index].pop(j), out=delta)
                 else:
-                    delta = network.hidden_delta(pre_activations.pop((j, index)), passed_down.pop((j, index)), activation)
-                gradients[(j, index)] = network.weight_gradient(delta, layer_inputs.pop((j, index))) + noise.draw(j, index)
+                    delta = activation.derivative(pre_activations[index].pop(j)) * passed_down[index].pop(j)
+                gradient = np.matmul(np.swapaxes(delta, -1, -2), layer_inputs[index].pop(j), out=buffer(index))
+                _divide(gradient, b)
+                if noise is not None:
+                    np.add(gradient, noise.draw(j, index), out=gradient)
+                gradients[index][j] = gradient
                 if index > 0:
-                    passed_down[(j, index - 1)] = network.backpropagate(weight, delta)
+                    passed_down[index - 1][j] = delta @ weight
             else:
                 if index == 0:
-                    a, _ = data.take(micro_batch_rows[j])
-                    a = np.broadcast_to(a, lead_shape + a.shape[-2:]) if lead_shape and a.ndim == 2 else a
+                    a, _ = data.window(j * b, b)
+                    if broadcast_inputs:
+                        a = np.broadcast_to(a, lead_shape + a.shape)
                 else:
-                    a = activation.function(pre_activations[(j, index - 1)])
-                layer_inputs[(j, index)] = a
-                pre_activations[(j, index)] = network.layer_forward(weight, a)
-        for event in update_events:
-            index = event.layer - 1
-            members = [gradients.pop((j, index)) for j in event.micro_batches]
-            gradient = members[0] if len(members) == 1 else sum(members[1:], members[0]) / len(members)
-            weights[index] = device.update(weights[index], gradient, learning_rate)
+                    if tanh:
+                        a = outputs[index - 1][j] = np.tanh(pre_activations[index - 1].pop(j))
+                    else:
+                        a = activation.function(pre_activations[index - 1][j])
+                layer_inputs[index][j] = a
+                pre_activations[index][j] = a @ np.swapaxes(weight, -1, -2)
+        for index, members in update_events:
+            gradient = gradients[index].pop(members[0])
+            if len(members) > 1:
+                for j in members[1:]:
+                    other = gradients[index].pop(j)
+                    np.add(gradient, other, out=gradient)
+                    free[index].append(other)
+                _divide(gradient, len(members))
+            old = weights[index]
+            # The old version may be overwritten unless a reference point still needs it.
+            new = buffer(index) if version_count[index] in pending_versions[index] else old
+            _update_into(device, old, gradient, learning_rate, ratio, new, scratch[index], spare_gradient=not keep)
+            weights[index] = new
             version_count[index] += 1
-            max_abs_weight = np.maximum(max_abs_weight, np.max(np.abs(weights[index]), axis=(-1, -2)))
-            if version_count[index] < settings.updates:
-                pending_versions[index][version_count[index]] = weights[index].copy()
-            if kept_versions is not None:
-                kept_versions[index].append(weights[index].copy())
+            if lead_shape:
+                np.maximum(largest[index], np.maximum.reduce(new, axis=axes), out=largest[index])
+                np.minimum(smallest[index], np.minimum.reduce(new, axis=axes), out=smallest[index])
+            else:  # one replica: scalars, compared in Python (NaN propagates as in np.maximum)
+                high, low = np.maximum.reduce(new, axis=None), np.minimum.reduce(new, axis=None)
+                if high > largest[index] or high != high:
+                    largest[index] = high
+                if low < smallest[index] or low != low:
+                    smallest[index] = low
+            if version_count[index] < updates:
+                pending_versions[index][version_count[index]] = new
+            if keep:
+                kept_versions[index].append(new.copy())
                 applied_gradients[index].append(gradient)
+            else:
+                free[index].append(gradient)
         if update_events:
             evaluate_ready_reference_points()
 
+    max_abs_weight = np.max([np.maximum(high, -low) for high, low in zip(largest, smallest)], axis=0)
     forward_versions, backward_versions = record.versions_read
-    first_of_update = np.arange(settings.updates) * per_update
+    first_of_update = np.arange(updates) * per_update
     return TrainingResult(
         final_weights=tuple(weights),
         reference_loss=reference_loss,

@@ -14,9 +14,27 @@ from theory import symbols as S
 _SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}", "\\": r"\textbackslash{}"}
 
 
+_UNICODE = {
+    "φ": r"$\phi$", "ω": r"$\omega$", "τ": r"$\tau$", "α": r"$\alpha$", "β": r"$\beta$", "γ": r"$\gamma$",
+    "Γ": r"$\Gamma$", "δ": r"$\delta$", "Δ": r"$\Delta$", "ε": r"$\varepsilon$", "ζ": r"$\zeta$", "σ": r"$\sigma$",
+    "ξ": r"$\xi$", "ℓ": r"$\ell$", "∇": r"$\nabla$", "≤": r"$\le$", "−": "-", "⊙": r"$\odot$", "²": r"$^2$",
+    "⁺": r"$^+$", "⁰": r"$^0$", "¹": r"$^1$", "×": r"$\times$", "→": r"$\to$", "…": r"\dots{}",
+}
+
+
 def escape(text: str) -> str:
-    """Text-mode LaTeX for an arbitrary ASCII string."""
-    return "".join(_SPECIAL.get(character, character) for character in text)
+    """Text-mode LaTeX for a string (ASCII, plus the Greek letters and symbols of MODEL.md)."""
+    pieces = []
+    for character in text:
+        if character in _SPECIAL:
+            pieces.append(_SPECIAL[character])
+        elif character in _UNICODE:
+            pieces.append(_UNICODE[character])
+        elif ord(character) < 128:
+            pieces.append(character)
+        else:
+            raise ValueError(f"no LaTeX for {character!r} in {text!r}")
+    return "".join(pieces)
 
 
 def number(value: float | None, digits: int = 4) -> str:

@@ -1,6 +1,15 @@
 """One training run of a schedule with a device; writes DIR/trace.npz and DIR/summary.json.
 
 Without --data/--init a seeded teacher–student task is generated (numerics.data).
+
+`--replicas R` runs R independent replicas at once (numerics.replicas): replica r uses seed
+`--seed` + r for its generated data, its generated initial weights and its gradient noise,
+so it is bit-identical to the single run with that seed. A file given with --data or
+--init is shared by every replica (with both, replicas differ only by their noise seed).
+With R > 1 the trace arrays gain a leading replica axis (W1_final [R, d1, d0], loss
+[R, updates]; fwd_version and bwd_version stay [updates, M], the schedule being shared),
+and summary.json's final_loss and max_abs_weight become lists of R values, with
+"replicas": R and "seeds": [...] added.
 """
 
 from __future__ import annotations
@@ -11,11 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
-from numerics import network
 from numerics.activations import ACTIVATIONS
 from numerics.data import initial_weights, teacher_student
 from numerics.devices import DEVICE_NAMES, make_device
 from numerics.losses import LOSSES
+from numerics.replicas import broadcast_replicas, replica_seeds, seeded_initial_weights, seeded_teacher_student, train_replicas
+from numerics.replicas import mean_loss as replica_mean_loss
 from numerics.schedules import SCHEDULE_NAMES
 from numerics.training import TrainingResult, TrainingSettings, train
 from proofs_check.arguments import nonnegative_float, nonnegative_int, positive_float, positive_finite_float, positive_int, positive_int_list
@@ -42,14 +52,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--samples", type=positive_int, default=256, help="N for the generated teacher–student task (default 256)")
     parser.add_argument("--noise", type=nonnegative_float, default=0.0, help="σ: add N(0, σ²) to every micro-batch gradient entry")
     parser.add_argument("--seed", type=nonnegative_int, default=0)
+    parser.add_argument(
+        "--replicas", type=positive_int, default=1,
+        help="R >= 1 independent replicas in one batched run; replica r uses seed --seed + r (default 1)",
+    )
     parser.add_argument("--out", type=Path, default=Path("results"), help="output directory (default results)")
     parser.add_argument("--json", action="store_true", help="print summary.json to stdout")
 
 
-def summarise(arguments: argparse.Namespace, dims: list[int], result: TrainingResult, final_loss: float) -> dict:
-    """The CONTRACT.md summary.json object (plus the run's remaining settings)."""
+def summarise(arguments: argparse.Namespace, dims: list[int], result: TrainingResult, final_loss: float | list[float]) -> dict:
+    """The CONTRACT.md summary.json object (plus the run's remaining settings); with
+    replicas, final_loss and max_abs_weight are lists (one value per replica)."""
     record = result.record
-    return {
+    batched = getattr(arguments, "replicas", 1) > 1
+    summary = {
         "schedule": arguments.schedule,
         "device": arguments.device,
         "tau": arguments.tau if arguments.device == "ald" else None,
@@ -59,7 +75,7 @@ def summarise(arguments: argparse.Namespace, dims: list[int], result: TrainingRe
         "slots": record.slots,
         "density": record.density,
         "final_loss": final_loss,
-        "max_abs_weight": float(result.max_abs_weight),
+        "max_abs_weight": [float(v) for v in result.max_abs_weight] if batched else float(result.max_abs_weight),
         "fwd_delay_max": record.largest_forward_delay,
         "bwd_delay_max": record.largest_backward_delay,
         "activation": arguments.activation,
@@ -70,12 +86,18 @@ def summarise(arguments: argparse.Namespace, dims: list[int], result: TrainingRe
         "noise": arguments.noise,
         "seed": arguments.seed,
     }
+    if batched:
+        summary["replicas"] = arguments.replicas
+        summary["seeds"] = list(replica_seeds(arguments.seed, arguments.replicas))
+    return summary
 
 
 def run(arguments: argparse.Namespace) -> int:
     activation, loss = ACTIVATIONS[arguments.activation], LOSSES[arguments.loss]
     if arguments.out.exists() and not arguments.out.is_dir():
         raise UsageError(f"--out: {arguments.out} exists and is not a directory")
+    replicas = arguments.replicas
+    seeds = replica_seeds(arguments.seed, replicas)
     if arguments.init is not None:
         initial = load_initial_weights(arguments.init, arguments.dims)
         dims = [initial[0].shape[1]] + [w.shape[0] for w in initial]
@@ -83,18 +105,18 @@ def run(arguments: argparse.Namespace) -> int:
         dims = arguments.dims or DEFAULT_DIMS
         if len(dims) < 2:
             raise UsageError(f"--dims needs at least two entries d0,d1, got {','.join(map(str, dims))}")
-        # Generated weights of an ALD run start inside its box, with room to move: |w| <= τ/2.
-        initial = initial_weights(dims, arguments.seed, bound=arguments.tau / 2 if arguments.device == "ald" else None)
+        initial = None
     if loss.integer_targets and dims[-1] < 2:
         raise UsageError(f"--dims: --loss {loss.name} needs dM >= 2 classes, got {dims[-1]}")
-    if arguments.device == "ald":
+    if initial is not None and arguments.device == "ald":
         largest = max(float(np.max(np.abs(w))) for w in initial)
         if largest > arguments.tau:
             raise UsageError(f"--init: entries must satisfy |w| <= --tau {arguments.tau} for the ald device, largest is {largest:g}")
-    if arguments.data is not None:
-        data = load_dataset(arguments.data, dims, loss)
-    else:
-        data = teacher_student(dims, arguments.samples, arguments.seed, activation, loss)
+    data = load_dataset(arguments.data, dims, loss) if arguments.data is not None else None
+    try:
+        initial, data = _replica_inputs(arguments, dims, seeds, activation, loss, initial, data)
+    except MemoryError:
+        raise UsageError(f"--replicas: {replicas} replicas of dims {','.join(map(str, dims))} do not fit in memory") from None
 
     settings = TrainingSettings(
         schedule=arguments.schedule,
@@ -106,11 +128,15 @@ def run(arguments: argparse.Namespace) -> int:
         micro_batch_size=arguments.micro_batch_size,
         mini_batch=arguments.mini_batch,
         noise=arguments.noise,
-        seeds=(arguments.seed,),
+        seeds=seeds,
     )
     with np.errstate(over="ignore", invalid="ignore"):
-        result = train(initial, data, settings, progress=progress_bar(f"simulate {arguments.schedule}"))
-        final_loss = float(network.mean_loss(result.final_weights, data.inputs, data.targets, activation, loss))
+        if replicas == 1:
+            result = train(initial, data, settings, progress=progress_bar(f"simulate {arguments.schedule}"))
+        else:
+            result = train_replicas(initial, data, settings, progress=progress_bar(f"simulate {arguments.schedule} ×{replicas}"))
+        losses = replica_mean_loss(result.final_weights, data, activation, loss)
+    final_loss = [float(value) for value in losses] if replicas > 1 else float(losses)
     summary = summarise(arguments, dims, result, final_loss)
     trace = {f"W{m}_final": w for m, w in enumerate(result.final_weights, start=1)}
     trace.update(loss=result.reference_loss, fwd_version=result.forward_versions, bwd_version=result.backward_versions)
@@ -122,10 +148,38 @@ def run(arguments: argparse.Namespace) -> int:
     if arguments.json:
         print_json(summary)
     else:
-        print(f"simulate {arguments.schedule} with {arguments.device}: dims {dims}, {arguments.updates} updates")
+        runs = f", {replicas} replicas (seeds {seeds[0]}..{seeds[-1]})" if replicas > 1 else ""
+        print(f"simulate {arguments.schedule} with {arguments.device}: dims {dims}, {arguments.updates} updates{runs}")
         for key in ("slots", "density", "final_loss", "max_abs_weight", "fwd_delay_max", "bwd_delay_max"):
-            print(f"  {key:<16}{summary[key]}")
-        if not math.isfinite(final_loss):
+            print(f"  {key:<16}{_shown(summary[key])}")
+        if not all(math.isfinite(value) for value in np.ravel(final_loss)):
             print("  warning: the run diverged (non-finite loss); lower --lr")
         print(f"  wrote {arguments.out / 'trace.npz'} and {arguments.out / 'summary.json'}")
     return 0
+
+
+def _replica_inputs(arguments, dims, seeds, activation, loss, initial, data) -> tuple:
+    """Initial weights and data of the run: a file is shared by every replica; what is
+    generated comes from each replica's seed (unbatched and exactly as before for R = 1)."""
+    replicas = len(seeds)
+    # Generated weights of an ALD run start inside its box, with room to move: |w| <= τ/2.
+    bound = arguments.tau / 2 if arguments.device == "ald" else None
+    if initial is None:
+        initial = initial_weights(dims, seeds[0], bound=bound) if replicas == 1 else seeded_initial_weights(dims, seeds, bound=bound)
+    elif replicas > 1:
+        initial = broadcast_replicas(initial, replicas)
+    if data is None:
+        if replicas == 1:
+            data = teacher_student(dims, arguments.samples, seeds[0], activation, loss)
+        else:
+            data = seeded_teacher_student(dims, arguments.samples, seeds, activation, loss)
+    return initial, data
+
+
+def _shown(value) -> str:
+    """A summary value for the table; long per-replica lists as their range."""
+    if isinstance(value, list) and len(value) > 8 and all(isinstance(v, float) for v in value):
+        finite = [v for v in value if math.isfinite(v)]
+        span = f"min {min(finite)}, max {max(finite)}" if finite else "no finite value"
+        return f"[{len(value)} replicas: {span}]"
+    return str(value)

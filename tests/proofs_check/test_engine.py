@@ -1,0 +1,170 @@
+"""The engine can fail: wrong bounds are refuted with replayable witnesses, NaN is an error,
+near ties are decided in 50 digits, true bounds (even at 2× slack) are never reported violated."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from proofs_check.builtin import builtin_settings
+from proofs_check.claims import FALSE_VARIANTS, candidate_claim, own_claim
+from proofs_check.cli import main
+from proofs_check.engine import ClaimCheck, adversarial_check, check_instances, refute
+from proofs_check.instances import LEMMA_IDS, Instance, instance_arrays, instance_bytes, instance_from_arrays, load_instance, replace
+from proofs_check.lemmas import Part
+from proofs_check.tolerance import ERROR, HOLDS, VIOLATED, judge, judge_part
+from proofs_check.traces import TraceSetting, simulate, trace_instances
+from proofs_check.verification import Budgets
+
+
+@pytest.fixture(scope="module")
+def quick_trace_instances() -> dict[str, list[Instance]]:
+    """Instances of every lemma from a slice of the quick built-in set (AP and SP, both devices)."""
+    kept: dict[str, list[Instance]] = {lemma: [] for lemma in LEMMA_IDS}
+    for setting in builtin_settings(quick=True, seed=0)[::5]:
+        for lemma, instance in trace_instances(simulate(setting)).items():
+            kept[lemma].append(instance)
+    return kept
+
+
+def test_seeded_wrong_bound_is_violated_with_a_replayable_witness(tmp_path, capsys):
+    witness = tmp_path / "w.npz"
+    code = main(["bound", "--lemma", "bounded-signal", "--rhs", "G/omega_max", "--budget", "2", "--witness", str(witness)])
+    output = capsys.readouterr().out
+    assert code == 1
+    assert "VIOLATED" in output and witness.exists()
+    instance = load_instance(witness)
+    assert instance.lemma == "bounded-signal"
+    assert main(["replay", str(witness), "--rhs", "G/omega_max"]) == 1
+    assert main(["replay", str(witness)]) == 0, "the lemma's own bound holds at the same instance"
+    assert "violated" in capsys.readouterr().out
+
+
+def test_a_false_bound_found_only_by_adversarial_search(tmp_path):
+    """G/ω_max survives the traces of some settings; the search must find a witness from scratch."""
+    claim = candidate_claim("bounded-signal", "bound*0.999")
+    check = adversarial_check(claim, 3.0, seed=0, stop_at_violation=True)
+    assert check.status == VIOLATED
+    assert check.witness is not None and check.witness.origin == "adversarial search"
+    assert check.witness_ratio > 1.0
+
+
+def test_nan_in_a_trace_is_an_error_not_holds(quick_trace_instances):
+    instance = quick_trace_instances["signal-stability"][0]
+    poisoned_layer = instance.weights[0].copy()
+    poisoned_layer[3, 0, 0] = np.nan
+    poisoned = replace(instance, weights=(poisoned_layer,) + instance.weights[1:])
+    check = check_instances(own_claim("signal-stability"), [(poisoned, "trace")])
+    assert check.status == ERROR
+    assert check.witness is not None and np.isnan(check.witness.weights[0]).any()
+
+
+def test_nan_on_either_side_never_holds():
+    for lhs, rhs in [(np.nan, 1.0), (1.0, np.nan), (np.inf, 1.0), (0.5, np.inf)]:
+        verdict = judge_part(Part("p", np.array([lhs]), np.array([rhs])))
+        assert verdict.status[0] == ERROR
+
+
+def test_near_ties_are_decided_in_high_precision():
+    """A float tie that is a violation in exact arithmetic is reported violated, and vice versa."""
+    instance = Instance("bounded-signal", "identity", "squared", (np.eye(1),), np.ones((1, 1)), np.zeros((1, 1)))
+    tie = [Part("p", np.array([1.0]), np.array([1.0 - 1e-12]))]
+    assert judge(instance, tie, lambda _: [Part("p", np.array([1.0]), np.array([0.99]))])[0].status[0] == VIOLATED
+    assert judge(instance, tie, lambda _: [Part("p", np.array([1.0]), np.array([1.0]))])[0].status[0] == HOLDS
+    far = [Part("p", np.array([2.0]), np.array([1.0]))]
+    assert judge(instance, far, lambda _: pytest.fail("no recomputation far from a tie"))[0].status[0] == VIOLATED
+
+
+def test_tolerance_is_exactly_model_md():
+    assert judge_part(Part("p", np.array([1.0 + 0.9e-9]), np.array([1.0]))).status[0] == HOLDS
+    assert judge_part(Part("p", np.array([1.0 + 2e-9]), np.array([1.0]))).status[0] == VIOLATED
+    assert judge_part(Part("p", np.array([0.9e-12]), np.array([0.0]))).status[0] == HOLDS
+    assert judge_part(Part("p", np.array([2e-12]), np.array([0.0]))).status[0] == VIOLATED
+
+
+@pytest.mark.parametrize("lemma", LEMMA_IDS)
+def test_twice_the_bound_holds(lemma, quick_trace_instances):
+    claim = candidate_claim(lemma, "2*bound")
+    check = check_instances(claim, [(instance, "trace") for instance in quick_trace_instances[lemma]])
+    adversarial_check(claim, 1.0, seed=0, check=check)
+    assert check.status == HOLDS
+    assert check.max_ratio <= 0.5 + 1e-9
+
+
+@pytest.mark.parametrize("lemma", LEMMA_IDS)
+def test_own_bounds_hold_on_traces_and_search(lemma, quick_trace_instances):
+    check = check_instances(own_claim(lemma), [(instance, "trace") for instance in quick_trace_instances[lemma]])
+    adversarial_check(own_claim(lemma), 1.0, seed=3, check=check)
+    assert check.status == HOLDS, (check.witness_part, check.witness_ratio)
+    assert 0.0 < check.max_ratio <= 1.0 + 1e-9
+
+
+@pytest.mark.slow
+def test_kill_rate_is_total_within_the_default_budget(quick_trace_instances):
+    budget = Budgets.for_mode(quick=False).variant_search
+    survivors = []
+    for claim in FALSE_VARIANTS:
+        check = refute(claim, quick_trace_instances[claim.lemma], budget, seed=0)
+        if check.status != VIOLATED:
+            survivors.append(claim.name)
+        else:
+            assert check.witness is not None and check.witness_ratio > 1.0
+    assert survivors == [], f"false variants not refuted: {survivors}"
+
+
+def test_witness_round_trip(quick_trace_instances, tmp_path):
+    instance = quick_trace_instances["gradient-delay"][0]
+    again = instance_from_arrays(instance_arrays(instance))
+    for name in ("weights", "history", "gradient"):
+        for a, b in zip(getattr(instance, name), getattr(again, name)):
+            assert np.array_equal(a, b)
+    assert np.array_equal(instance.forward_delays, again.forward_delays)
+    assert again.lemma == instance.lemma and again.tau == instance.tau and again.extra == instance.extra
+    path = tmp_path / "w.npz"
+    path.write_bytes(instance_bytes(instance))
+    assert np.array_equal(load_instance(path).inputs, instance.inputs)
+
+
+@pytest.mark.parametrize(
+    "arguments, fragment",
+    [
+        (["bound", "--lemma", "bounded-signal", "--rhs", "foo*G"], "unknown symbol(s) foo"),
+        (["bound", "--lemma", "bounded-signal", "--rhs", "2*(G"], "cannot parse"),
+        (["bound", "--lemma", "bounded-signal", "--rhs", "__import__('os')"], "may only contain"),
+        (["bound", "--lemma", "nonsense", "--rhs", "G"], "invalid choice"),
+        (["bound", "--lemma", "bounded-signal", "--rhs", "G", "--budget", "-1"], "--budget"),
+        (["tightness", "--lemma", "bounded-signal", "--budget", "0"], "--budget"),
+    ],
+)
+def test_bad_bound_input_exits_2_with_one_line(arguments, fragment, capsys):
+    try:
+        code = main(arguments)
+    except SystemExit as exit:
+        code = exit.code
+    error = capsys.readouterr().err
+    assert code == 2
+    assert error.count("\n") == 1 and fragment in error
+    if "symbol" in fragment or "parse" in fragment:
+        assert "known symbols: M, alpha, tau, W_max" in error and "bound" in error
+
+
+def test_adversarial_search_is_reproducible():
+    first = adversarial_check(own_claim("signal-delay"), 0.5, seed=11)
+    second = adversarial_check(own_claim("signal-delay"), 0.5, seed=11)
+    assert first.max_ratio == second.max_ratio
+    assert first.search["evaluations"] == second.search["evaluations"]
+    other = adversarial_check(own_claim("signal-delay"), 0.5, seed=12)
+    assert other.search["structures"] > 0
+
+
+def test_outside_the_assumptions_is_skipped_not_judged():
+    """A delay window that leaves the ALD box (W_max ≥ τ) is outside the lemma's hypotheses."""
+    setting = TraceSetting("ap", (3, 4, 2), "tanh", "squared", "ald", 1.0, 0.05, 6)
+    instance = trace_instances(simulate(setting))["gradient-delay"]
+    tau = float(np.max([np.abs(h).max() for h in instance.history])) * 0.5
+    shrunk = replace(instance, tau=tau)
+    row_max = np.max([np.abs(h).max(axis=(1, 2, 3)) for h in instance.history], axis=0)
+    check = check_instances(own_claim("gradient-delay"), [(shrunk, "trace")])
+    assert check.outside_assumptions == int((row_max >= tau).sum()) > 0
+    inside_rows = int((row_max < tau).sum())
+    assert (check.samples > 0) == (inside_rows > 0)

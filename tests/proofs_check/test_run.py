@@ -1,0 +1,97 @@
+"""The main job: `run --quick` exits 0, every lemma and theorem holds, the kill rate is 100%,
+report.json follows CONTRACT.md, and the tables compile with pdflatex."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from proofs_check.cli import main
+from proofs_check.instances import LEMMA_IDS
+
+THEOREM_IDS = ("sync-convergence", "async-convergence", "iteration-complexity", "computation-density")
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    code = main(["run", "--quick", "--out", str(out), "--seed", "0"])
+    return code, out, json.loads((out / "report.json").read_text())
+
+
+def test_quick_run_holds_everywhere(quick_run):
+    code, _, report = quick_run
+    assert code == 0
+    assert [row["id"] for row in report["lemmas"]] == list(LEMMA_IDS)
+    for row in report["lemmas"]:
+        assert row["status"] == "holds" and row["witness"] is None, row
+        assert row["samples"] > 1000 and 0 < row["max_ratio"] <= 1 + 1e-9
+    assert [row["id"] for row in report["theorems"]] == list(THEOREM_IDS)
+    assert all(row["status"] == "holds" for row in report["theorems"])
+    assert report["falsification"]["kill_rate"] == 1.0
+    assert report["ledger"]["counts"]["unproved"] == 0
+
+
+def test_report_follows_the_contract(quick_run):
+    _, _, report = quick_run
+    assert report["version"] == 1 and isinstance(report["config"], dict)
+    for row in report["lemmas"]:
+        assert {"id", "status", "samples", "max_ratio", "median_ratio", "witness"} <= set(row)
+    for row in report["theorems"]:
+        assert {"id", "status", "lhs", "rhs", "details"} <= set(row)
+    for row in report["schedules"]:
+        assert {"schedule", "stages", "micro_batches", "slots", "density", "closed_form_density", "fwd_delay", "bwd_delay"} <= set(row)
+        assert row["density"] == pytest.approx(row["closed_form_density"], abs=1e-12)
+    assert {row["schedule"] for row in report["schedules"]} == {"wop", "sp", "ap"}
+    assert all(entry["updates_replay_exactly"] and entry["largest_gradient_gap"] <= 1e-12 for entry in report["consistency"])
+    numerical = [step for step in report["ledger"]["steps"] if step["status"] == "numerical"]
+    assert numerical and all(step["check_status"] == "holds" for step in numerical)
+
+
+def test_outputs_are_written(quick_run):
+    _, out, _ = quick_run
+    for name in ("lemmas", "constants", "complexity", "theorems", "falsification"):
+        assert (out / "tables" / f"{name}.tex").read_text().count(r"\toprule") == 1
+    for name in ("ratio_distributions", "schedule_wop", "schedule_sp", "schedule_ap"):
+        assert (out / "figures" / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not list(out.rglob("*.tmp")), "no temporary file may remain"
+
+
+def test_same_seed_same_report(quick_run, tmp_path):
+    _, _, report = quick_run
+    assert main(["run", "--quick", "--out", str(tmp_path), "--seed", "0"]) == 0
+    again = json.loads((tmp_path / "report.json").read_text())
+    for key in ("lemmas", "schedules", "falsification", "constants"):
+        first, second = report[key], again[key]
+        if key == "lemmas":
+            first = [{k: v for k, v in row.items() if k != "adversarial_search"} for row in first]
+            second = [{k: v for k, v in row.items() if k != "adversarial_search"} for row in second]
+        assert first == second, key
+    assert [t["lhs"] for t in report["theorems"]] == [t["lhs"] for t in again["theorems"]]
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is installed by .ci/run")
+def test_tables_compile_with_pdflatex(quick_run, tmp_path):
+    _, out, _ = quick_run
+    tables = sorted((out / "tables").glob("*.tex"))
+    document = "\n".join(
+        [r"\documentclass{article}", r"\usepackage{booktabs}", r"\usepackage{amsmath}", r"\begin{document}"]
+        + [rf"\input{{{table.as_posix()}}}" for table in tables]
+        + [r"\end{document}"]
+    )
+    (tmp_path / "tables.tex").write_text(document)
+    result = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "tables.tex"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert (tmp_path / "tables.pdf").stat().st_size > 1000
+
+
+def test_run_rejects_a_file_as_out(tmp_path, capsys):
+    target = tmp_path / "file"
+    target.write_text("x")
+    assert main(["run", "--quick", "--out", str(target)]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
