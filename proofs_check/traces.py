@@ -19,6 +19,7 @@ norms over the data, W_max the largest |w| over the run.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -27,8 +28,9 @@ import numpy as np
 from numerics import network
 from numerics.activations import ACTIVATIONS
 from numerics.data import Dataset, initial_weights, teacher_student
-from numerics.devices import make_device
+from numerics.devices import AsymmetricLinearDevice, make_device
 from numerics.losses import LOSSES
+from numerics.replicas import replica, stack_replicas
 from numerics.training import TrainingResult, TrainingSettings, train
 from proofs_check.instances import Instance
 
@@ -92,6 +94,49 @@ def simulate(setting: TraceSetting) -> Trace:
         keep_versions=True,
     )
     return Trace(setting, data, train(initial, data, settings))
+
+
+def simulate_all(settings: list[TraceSetting]) -> list[Trace]:
+    """`simulate` of every setting; settings that differ only in device, τ and seed run as
+    replicas of one batched run (numerics.replicas): digital SGD is ALD with τ = ∞, whose
+    update W − αg − 0 equals W − αg. Every trace equals its unbatched `simulate`
+    (tests/proofs_check/test_traces.py)."""
+    groups: dict[tuple, list[int]] = {}
+    for index, setting in enumerate(settings):
+        key = dataclasses.replace(setting, device="ald", tau=0.0, seed=0)
+        groups.setdefault(key, []).append(index)
+    traces: list[Trace | None] = [None] * len(settings)
+    for members in groups.values():
+        for index, trace in zip(members, _simulate_replicas([settings[i] for i in members])):
+            traces[index] = trace
+    return traces
+
+
+def _simulate_replicas(group: list[TraceSetting]) -> list[Trace]:
+    if len(group) == 1:
+        return [simulate(group[0])]
+    first = group[0]
+    activation, loss = ACTIVATIONS[first.activation], LOSSES[first.loss]
+    tasks = [teacher_student(list(s.dims), s.samples, s.seed, activation, loss) for s in group]
+    initial = stack_replicas(
+        [initial_weights(list(s.dims), s.seed, bound=s.tau / 2 if s.device == "ald" else None) for s in group]
+    )
+    taus = np.array([s.tau if s.device == "ald" else math.inf for s in group]).reshape(-1, 1, 1)
+    settings = TrainingSettings(
+        schedule=first.schedule,
+        device=AsymmetricLinearDevice(tau=taus),
+        learning_rate=first.learning_rate,
+        updates=first.updates,
+        activation=activation,
+        loss=loss,
+        micro_batch_size=first.micro_batch_size,
+        mini_batch=first.mini_batch,
+        seeds=tuple(s.seed for s in group),
+        keep_versions=True,
+    )
+    data = Dataset(np.stack([t.inputs for t in tasks]), np.stack([t.targets for t in tasks]))
+    result = train(initial, data, settings)
+    return [Trace(setting, task, replica(result, r)) for r, (setting, task) in enumerate(zip(group, tasks))]
 
 
 def _stack_versions(trace: Trace, indices: Array) -> tuple[Array, ...]:

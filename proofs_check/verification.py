@@ -19,7 +19,7 @@ from proofs_check.claims import FALSE_VARIANTS, Claim, own_claim
 from proofs_check.engine import ClaimCheck, adversarial_check, check_instances, refute
 from proofs_check.instances import LEMMA_IDS, Instance
 from proofs_check.tolerance import HOLDS
-from proofs_check.traces import TraceSetting, recomputed_gradients_match, replayed_updates_match, simulate, trace_instances
+from proofs_check.traces import TraceSetting, recomputed_gradients_match, replayed_updates_match, simulate_all, trace_instances
 from numerics.schedules import ScheduleRecord
 from theory.constants import ACTIVATION_CONSTANTS, LOSS_CONSTANTS, constants_for
 from theory.statements import LEMMAS
@@ -90,8 +90,8 @@ def verify(quick: bool, seed: int, progress: Progress = _no_progress, budgets: B
     records: list[ScheduleRecord] = []
     consistency: list[dict] = []
     constants: dict[tuple, dict] = {}
-    for setting in progress(settings, len(settings), "traces"):
-        trace = simulate(setting)
+    for trace in progress(simulate_all(settings), len(settings), "traces"):
+        setting = trace.setting
         records.append(trace.result.record)
         replay = replayed_updates_match(trace)
         gradient_gap = recomputed_gradients_match(trace)
