@@ -94,12 +94,15 @@ class ScheduleRecord:
 
     @cached_property
     def versions_read(self) -> tuple[np.ndarray, np.ndarray]:
-        """Versions read by F(j) and B(j) at every layer: two int arrays [J, M]."""
+        """Versions read by F(j) and B(j) at every layer: two read-only int arrays [J, M]
+        (a record is shared between runs of the same schedule)."""
         forward_versions = np.full((self.micro_batches, self.layers), -1, dtype=np.int64)
         backward_versions = np.full((self.micro_batches, self.layers), -1, dtype=np.int64)
         for op in self.operations:
             target = forward_versions if op.kind == FORWARD else backward_versions
             target[op.micro_batch, op.layer - 1] = op.version
+        forward_versions.setflags(write=False)
+        backward_versions.setflags(write=False)
         return forward_versions, backward_versions
 
     @cached_property
@@ -107,7 +110,10 @@ class ScheduleRecord:
         """Measured forward and backward delays d^f, d^b [J, M]: update index − version read."""
         update_index = (np.arange(self.micro_batches) // self.mini_batch)[:, None]
         forward_versions, backward_versions = self.versions_read
-        return update_index - forward_versions, update_index - backward_versions
+        delays = update_index - forward_versions, update_index - backward_versions
+        for array in delays:
+            array.setflags(write=False)
+        return delays
 
     @property
     def largest_forward_delay(self) -> list[int]:

@@ -6,6 +6,7 @@ Exit codes: 0 success (every checked bound holds), 1 a bound is violated, 2 bad 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Sequence
 
@@ -38,3 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         print(f"proofs_check {arguments.command}: error: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader of stdout went away (`... --json | head`): stop quietly, like a shell
+        # pipeline, with 128 + SIGPIPE; nothing half-written (files are written atomically).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141

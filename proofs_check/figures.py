@@ -39,7 +39,7 @@ def schedule_grid(record: ScheduleRecord, axes=None) -> Figure:
     for event in record.updates:
         row = (event.layer if record.devices > 1 else 1) - 1
         axes.plot(event.slot + 1, row + 0.85, marker="v", color="black", markersize=3.5)
-    axes.set_xlim(0, record.slots)
+    axes.set_xlim(0, record.slots + 0.6)  # room for the update marks of the last slot
     axes.set_ylim(0, record.devices)
     axes.set_yticks(np.arange(record.devices) + 0.5, [f"stage {d}" for d in range(1, record.devices + 1)])
     axes.set_xlabel("slot")

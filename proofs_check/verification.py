@@ -16,6 +16,7 @@ import numpy as np
 
 from proofs_check.builtin import builtin_settings
 from proofs_check.claims import FALSE_VARIANTS, Claim, own_claim
+from proofs_check.schedule_summary import schedule_summary
 from proofs_check.engine import ClaimCheck, adversarial_check, check_instances, refute
 from proofs_check.instances import LEMMA_IDS, Instance
 from proofs_check.tolerance import HOLDS
@@ -176,14 +177,11 @@ def lemma_row(check: ClaimCheck) -> dict:
 
 def schedule_rows(records: list[ScheduleRecord]) -> list[dict]:
     """One report.json schedule entry per distinct (schedule, M, J, B)."""
-    from proofs_check.commands.schedule import summarise
-
     seen, rows = set(), []
     for record in records:
         key = (record.schedule, record.layers, record.micro_batches, record.mini_batch)
         if key in seen:
             continue
         seen.add(key)
-        summary = summarise(record)
-        rows.append(summary)
+        rows.append(schedule_summary(record))
     return rows

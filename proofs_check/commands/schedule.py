@@ -8,11 +8,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from numerics.schedules import SCHEDULE_NAMES, ScheduleRecord, build_schedule
+from numerics.schedules import SCHEDULE_NAMES, build_schedule
 from proofs_check.arguments import positive_int
 from proofs_check.errors import UsageError
 from proofs_check.output import print_json, write_figure
-from theory import schedules as closed_forms
+from proofs_check.schedule_summary import schedule_summary
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,24 +24,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-def summarise(record: ScheduleRecord) -> dict:
-    """The CONTRACT.md `schedule --json` object, with the closed forms beside the measurements."""
-    values = dict(stages=record.layers, mini_batch=record.mini_batch, micro_batches=record.micro_batches)
-    return {
-        "schedule": record.schedule,
-        "stages": record.layers,
-        "micro_batches": record.micro_batches,
-        "mini_batch": record.mini_batch,
-        "slots": record.slots,
-        "slots_per_mini_batch": record.slots * record.mini_batch / record.micro_batches,
-        "closed_form_slots": float(closed_forms.evaluate(closed_forms.total_slots(record.schedule), **values)),
-        "density": record.density,
-        "closed_form_density": float(closed_forms.evaluate(closed_forms.density(record.schedule), **values)),
-        "fwd_delay": record.largest_forward_delay,
-        "bwd_delay": record.largest_backward_delay,
-    }
-
-
 def run(arguments: argparse.Namespace) -> int:
     mini_batch = 1 if arguments.schedule == "ap" else arguments.mini_batch
     micro_batches = arguments.micro_batches or mini_batch
@@ -50,7 +32,7 @@ def run(arguments: argparse.Namespace) -> int:
     if arguments.figure is not None and arguments.figure.suffix.lower() != ".png":
         raise UsageError(f"--figure must name a .png file, got {arguments.figure}")
     record = build_schedule(arguments.schedule, arguments.stages, micro_batches, mini_batch)
-    summary = summarise(record)
+    summary = schedule_summary(record)
     if arguments.figure is not None:
         from proofs_check.figures import schedule_grid
 
