@@ -448,14 +448,19 @@ def _history_omega(c: _Context, window: _DelayWindow) -> Array:
     return np.stack(norms, -1)[..., None, :]
 
 
-def signal_delay(instance: Instance, arithmetic: Arithmetic = FLOAT64, model: ConstantsModel = EXACT) -> Evaluation:
-    """Stale forward signals: ||ã_m − a_m(W^{(k)})|| ≤ e_m with u^f from the measured increments and the worst case."""
+def _delay_setup(instance: Instance, arithmetic: Arithmetic, model: ConstantsModel):
+    """Context, delay window (the reference point W^{(k)} is its last version), ω and the bounds."""
     c = _Context(instance, arithmetic, model)
-    ar, layers = c.ar, instance.layers
     window = _DelayWindow(c)
     c.W = window.current
     omega = _history_omega(c, window)
-    X, Y, W_max, G_ell, signal, per_step = _delay_bounds(c, window, omega)
+    return c, window, omega, _delay_bounds(c, window, omega)
+
+
+def signal_delay(instance: Instance, arithmetic: Arithmetic = FLOAT64, model: ConstantsModel = EXACT) -> Evaluation:
+    """Stale forward signals: ||ã_m − a_m(W^{(k)})|| ≤ e_m with u^f from the measured increments and the worst case."""
+    c, window, omega, (X, Y, W_max, G_ell, signal, per_step) = _delay_setup(instance, arithmetic, model)
+    ar, layers = c.ar, instance.layers
     d_f = window.forward_delays
     stale = window.stale(d_f)
     rhs_delays = 0 * d_f if c.model.ignore_delays else d_f
@@ -491,12 +496,8 @@ def signal_delay(instance: Instance, arithmetic: Arithmetic = FLOAT64, model: Co
 
 def gradient_delay(instance: Instance, arithmetic: Arithmetic = FLOAT64, model: ConstantsModel = EXACT) -> Evaluation:
     """||g̃_k − ∇f(W^{(k)};ξ_k)||_F ≤ ||Γ(u^f, u^b)|| ≤ α c_D, c_D = (1 + W_max/τ)||Γ(d^f⊙G, d^b⊙G)||."""
-    c = _Context(instance, arithmetic, model)
+    c, window, omega, (X, Y, W_max, G_ell, signal, per_step) = _delay_setup(instance, arithmetic, model)
     ar, layers = c.ar, instance.layers
-    window = _DelayWindow(c)
-    c.W = window.current
-    omega = _history_omega(c, window)
-    X, Y, W_max, G_ell, signal, per_step = _delay_bounds(c, window, omega)
     d_f, d_b = window.forward_delays, window.backward_delays
     if instance.gradient is not None:
         applied = c.weights(instance.gradient)
