@@ -23,7 +23,12 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser with one sub-command per module of proofs_check.commands."""
-    parser = _Parser(prog="proofs_check", description=__doc__.splitlines()[0])
+    parser = _Parser(
+        prog="proofs_check",
+        description="Verify the convergence theory of pipeline-parallel analog in-memory training: "
+        "lemma and theorem checks on simulator traces and by adversarial search (MODEL.md, CONTRACT.md).",
+        epilog="Exit codes: 0 every checked bound holds, 1 a bound is violated (witness printed and saved), 2 bad input.",
+    )
     subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name, command in COMMANDS.items():
         command.add_arguments(subparsers.add_parser(name, help=command.__doc__.splitlines()[0], description=command.__doc__))
