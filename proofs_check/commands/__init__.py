@@ -1,6 +1,6 @@
 """One module per sub-command; each exposes `add_arguments(parser)` and `run(arguments) -> int`."""
 
-from proofs_check.commands import bound, complexity, constants, replay, run, schedule, simulate, steps, tightness
+from proofs_check.commands import bound, complexity, constants, experiment, replay, run, schedule, simulate, steps, tightness
 
 COMMANDS = {
     "run": run,
@@ -12,4 +12,5 @@ COMMANDS = {
     "bound": bound,
     "tightness": tightness,
     "replay": replay,
+    "experiment": experiment,
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, target
+from hypothesis import Phase, example, given, settings, target
 from hypothesis import strategies as st
 
 from proofs_check import lemmas
@@ -20,10 +20,11 @@ def largest_ratio(verdicts) -> float:
     return max(float(np.max(v.ratio)) if v.ratio.size else 0.0 for v in verdicts)
 
 
-def assert_lemma_holds(instance: Instance, model: lemmas.ConstantsModel = lemmas.EXACT) -> float:
+def assert_lemma_holds(instance: Instance, model: lemmas.ConstantsModel = lemmas.EXACT, steer: bool = True) -> float:
+    """The lemma (or a mutant) holds at the instance; `steer` feeds the ratio to hypothesis's targeting."""
     verdicts = judge_lemma(instance, model)
     ratio = largest_ratio(verdicts)
-    if np.isfinite(ratio):
+    if steer and np.isfinite(ratio):
         target(ratio, label=instance.lemma)
     failing = [(v.name, v.layer, float(np.nanmax(v.ratio))) for v in verdicts if (v.status != HOLDS).any()]
     assert overall_status(verdicts) == HOLDS, f"{instance.lemma} fails: {failing}"
@@ -97,17 +98,35 @@ def _without_curvature(omega, X, L_phi, S_phi, L_ell, G_ell, u_f, u_b, sqrt=np.s
     return theory_constants.stability_constants(omega, X, L_phi, 0 * S_phi, L_ell, G_ell, u_f, u_b, sqrt=sqrt)
 
 
+# A counterexample to each mutant, tried first by the property tests (hypothesis `example`):
+# hypothesis's generation depends on literals it mines from the loaded modules, so the
+# mutant tests must not rest on the random phase alone. The random phase and the
+# adversarial engine (tests/proofs_check/test_engine.py) refute the same mutants.
+CURVATURE_COUNTEREXAMPLE = Instance(
+    "signal-stability",
+    "tanh",
+    "squared",
+    weights=(np.array([[0.66]]), np.array([[0.1]])),
+    inputs=np.array([[1.0]]),
+    targets=np.array([[3.0]]),
+    forward_weights=(np.array([[0.7]]), np.array([[0.1]])),
+)
+DELAY_COUNTEREXAMPLE = _single_unit("gradient-delay", **_DELAYED)
+
+
 def test_mutant_dropping_S_phi_from_eps_is_caught():
     """ε_m without its S_φ ω_{m+1} Δ_{m+1} ζ_m term is a false bound: the property test must fail."""
     mutant = lemmas.ConstantsModel("S_φ dropped from ε_m", stability=_without_curvature)
 
     @settings(max_examples=300, database=None)
-    @given(data=st.data())
-    def property_under_mutation(data):
-        assert_lemma_holds(data.draw(instances("signal-stability", max_layers=3)), mutant)
+    @given(instance=instances("signal-stability", max_layers=3))
+    @example(instance=CURVATURE_COUNTEREXAMPLE)
+    def property_under_mutation(instance):
+        assert_lemma_holds(instance, mutant)
 
     with pytest.raises(AssertionError, match="signal-stability fails"):
         property_under_mutation()
+    assert_lemma_holds(CURVATURE_COUNTEREXAMPLE, steer=False)  # the counterexample satisfies the true lemma
 
 
 def test_mutant_ignoring_the_delay_is_caught():
@@ -115,9 +134,32 @@ def test_mutant_ignoring_the_delay_is_caught():
     mutant = lemmas.ConstantsModel("delay ignored", ignore_delays=True)
 
     @settings(max_examples=200, database=None)
-    @given(data=st.data())
-    def property_under_mutation(data):
-        assert_lemma_holds(data.draw(instances("gradient-delay", max_layers=3)), mutant)
+    @given(instance=instances("gradient-delay", max_layers=3))
+    @example(instance=DELAY_COUNTEREXAMPLE)
+    def property_under_mutation(instance):
+        assert_lemma_holds(instance, mutant)
 
     with pytest.raises(AssertionError, match="gradient-delay fails"):
         property_under_mutation()
+    assert_lemma_holds(DELAY_COUNTEREXAMPLE, steer=False)
+
+
+def _mutant_found_by_generation(lemma: str, mutant: lemmas.ConstantsModel, examples: int) -> bool:
+    """Does the random phase alone (no explicit example) refute the mutant?"""
+
+    @settings(max_examples=examples, database=None, phases=[Phase.generate, Phase.target])
+    @given(instance=instances(lemma, max_layers=3))
+    def property_under_mutation(instance):
+        assert_lemma_holds(instance, mutant)
+
+    try:
+        property_under_mutation()
+    except AssertionError:
+        return True
+    return False
+
+
+def test_generation_alone_refutes_the_mutants():
+    """Without explicit examples, random networks still refute both mutants (with more draws)."""
+    assert _mutant_found_by_generation("gradient-delay", lemmas.ConstantsModel("delay ignored", ignore_delays=True), 300)
+    assert _mutant_found_by_generation("signal-stability", lemmas.ConstantsModel("S_φ dropped", stability=_without_curvature), 1000)

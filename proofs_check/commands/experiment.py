@@ -1,0 +1,202 @@
+"""Laptop-scale reproductions of the paper's experiments: `experiment figure4` and `experiment rates`.
+
+figure4: digits MLPs (M = 1..8) trained with digital SGD and ALD analog SGD on the single
+device, WOP, SP and AP; test accuracy vs epoch and vs slots, speed-up vs M (throughput and
+time to accuracy). Writes DIR/figure4.png, DIR/figure4.json, DIR/figure4_accuracy.tex,
+DIR/figure4_speed_up.tex, DIR/figure4_gaps.tex.
+
+rates: (1/K) Σ ||∇f(W^{(k)})||² vs K for SP and AP beside the theorem's right side, and the
+asymptotic floor vs τ and σ beside 4σ²W_max²/(β²τ²). Writes DIR/rates.png, DIR/rates.json,
+DIR/rates_rate.tex, DIR/rates_floor.tex, DIR/rates_slopes.tex.
+
+Exit 0 when every checked claim holds (figure4: throughput speed-ups within 5% of the
+closed forms and identical iterates for single, WOP and SP; rates: every measured value
+below the theorem's right side, every hypothesis met), 1 otherwise, 2 on bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from proofs_check.arguments import nonnegative_int
+from proofs_check.errors import UsageError
+from proofs_check.output import print_json, progress_bar, write_figure, write_json, write_text
+
+DEFAULT_OUT = Path("results/experiments")
+MAX_SEEDS = 64
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    experiments = parser.add_subparsers(dest="experiment", required=True, metavar="{figure4,rates}")
+    figure4 = experiments.add_parser(
+        "figure4",
+        help="the paper's Figure 4 on digits MLPs: accuracy vs epoch and slots, speed-up vs stages",
+        description="Digits MLPs (M = 1..8), digital SGD and ALD, single/WOP/SP/AP, several seeds as replicas.",
+    )
+    figure4.add_argument("--quick", action="store_true", help="3 seeds, 5 epochs (under a minute)")
+    figure4.add_argument("--seeds", type=int, default=None, help=f"seeds per configuration, 1..{MAX_SEEDS} (default 8; 3 with --quick)")
+    _common(figure4)
+    rates = experiments.add_parser(
+        "rates",
+        help="average squared gradient norm vs K beside the theorem; the asymptotic floor vs tau and sigma",
+        description="Rate in K for SP and AP beside MODEL.md's right side; ALD floor vs τ and σ beside 4σ²W_max²/(β²τ²).",
+    )
+    rates.add_argument("--quick", action="store_true", help="shorter sweeps (under a minute)")
+    _common(rates)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT})")
+    parser.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the data split / task and first replica seed (default 0)")
+    parser.add_argument("--json", action="store_true", help="print the JSON summary to stdout instead of the table")
+
+
+def _check_out(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out: {out} exists and is not a directory")
+
+
+def _write(out: Path, files: dict) -> None:
+    try:
+        for name, value in files.items():
+            path = out / name
+            if name.endswith(".png"):
+                write_figure(path, value)
+            elif name.endswith(".json"):
+                write_json(path, value)
+            else:
+                write_text(path, value)
+    except OSError as error:
+        raise UsageError(f"--out: cannot write to {out} ({error.strerror or error})") from None
+
+
+def run(arguments: argparse.Namespace) -> int:
+    _check_out(arguments.out)
+    if arguments.experiment == "figure4":
+        return _figure4(arguments)
+    return _rates(arguments)
+
+
+def _figure4(arguments: argparse.Namespace) -> int:
+    if arguments.seeds is not None and not 1 <= arguments.seeds <= MAX_SEEDS:
+        raise UsageError(f"--seeds must be an integer between 1 and {MAX_SEEDS}, got {arguments.seeds}")
+    from proofs_check.experiments import figure4
+    config = figure4.figure4_config(arguments.quick, seeds=arguments.seeds, seed=arguments.seed)
+    start = time.perf_counter()
+    summary = figure4.run_figure4(config, progress=progress_bar("experiment figure4"))
+    summary["timing"] = {"elapsed_seconds": round(time.perf_counter() - start, 2)}
+    _write(
+        arguments.out,
+        {
+            "figure4.png": figure4.figure4_figure(summary),
+            "figure4_accuracy.tex": figure4.accuracy_table(summary),
+            "figure4_speed_up.tex": figure4.speed_up_table(summary),
+            "figure4_gaps.tex": figure4.gaps_table(summary),
+            "figure4.json": summary,
+        },
+    )
+    checks = summary["checks"]
+    failed = [] if checks["throughput_within_tolerance"] else ["throughput speed-ups differ from the closed forms by more than 5%"]
+    failed += [f"single/WOP/SP iterates differ at M={m}" for m, same in checks["synchronous_schedules_identical"].items() if not same]
+    failed += [] if checks["ap_equals_control_at_one_stage"] else ["AP and the no-delay control differ at M=1"]
+    if arguments.json:
+        print_json(summary)
+    else:
+        _print_figure4(summary, arguments.out)
+    if failed:
+        print("FAILED: " + "; ".join(failed), file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _fmt(summary: dict, digits: int = 3) -> str:
+    if summary["mean"] is None:
+        return "not reached"
+    text = f"{summary['mean']:.{digits}f} ± {summary['std']:.{digits}f}"
+    return text + (f" ({summary['count']}/{summary['count'] + summary['missing']})" if summary["missing"] else "")
+
+
+def _print_figure4(summary: dict, out: Path) -> None:
+    from proofs_check.experiments.figure4 import DEVICES, find
+
+    config = summary["config"]
+    main = config["main_stages"]
+    print(f"figure4: digits MLP, M = {main} for the accuracy rows, {config['seeds']} seeds, {config['epochs']} epochs, target {config['target']}")
+    print(f"{'device':<9}{'schedule':<9}{'final accuracy':>22}{'epochs to target':>22}{'slots to target':>26}")
+    for device in DEVICES:
+        for schedule in ("single", "wop", "sp", "ap", "control"):
+            row = find(summary["runs"], stages=main, schedule=schedule, device=device)
+            print(f"{device:<9}{schedule:<9}{_fmt(row['final_accuracy_summary']):>22}{_fmt(row['epochs_to_target_summary'], 2):>22}{_fmt(row['slots_to_target_summary'], 0):>26}")
+    print()
+    print(f"{'M':>2}  {'SP thr':>7} {'closed':>7}  {'AP thr':>7} {'closed':>7}  {'AP time-to-acc (digital)':>26}  {'AP time-to-acc (ALD)':>22}  {'AP-SP acc (digital)':>20}  {'AP-SP acc (ALD)':>17}  {'AP-control (ALD)':>17}")
+    for stages in config["stages"]:
+        sp = find(summary["throughput"], stages=stages, schedule="sp")
+        ap = find(summary["throughput"], stages=stages, schedule="ap")
+        tta = [find(summary["time_to_accuracy"], stages=stages, schedule="ap", device=d)["summary"] for d in DEVICES]
+        gap = [find(summary["ap_minus_sp"], stages=stages, device=d)["final_accuracy_gap_summary"] for d in DEVICES]
+        stale = find(summary["ap_minus_sp"], stages=stages, device="ald")["staleness_final_accuracy_gap_summary"]
+        print(
+            f"{stages:>2}  {sp['speed_up']:>7.3f} {sp['closed_form']:>7.3f}  {ap['speed_up']:>7.3f} {ap['closed_form']:>7.3f}  "
+            f"{_fmt(tta[0], 2):>26}  {_fmt(tta[1], 2):>22}  {_fmt(gap[0], 4):>20}  {_fmt(gap[1], 4):>17}  {_fmt(stale, 4):>17}"
+        )
+    checks = summary["checks"]
+    print(f"throughput vs closed forms: worst relative difference {checks['throughput_worst_relative_difference']:.4f} (tolerance {checks['throughput_tolerance']})")
+    print(f"wrote {out / 'figure4.png'}, {out / 'figure4.json'}, {out / 'figure4_accuracy.tex'}, {out / 'figure4_speed_up.tex'}, {out / 'figure4_gaps.tex'} in {summary['timing']['elapsed_seconds']} s")
+
+
+def _rates(arguments: argparse.Namespace) -> int:
+    from proofs_check.experiments import rates
+
+    config = rates.rates_config(arguments.quick, seed=arguments.seed)
+    start = time.perf_counter()
+    summary = rates.run_rates(config, progress=progress_bar("experiment rates"))
+    summary["timing"] = {"elapsed_seconds": round(time.perf_counter() - start, 2)}
+    _write(
+        arguments.out,
+        {
+            "rates.png": rates.rates_figure(summary),
+            "rates_rate.tex": rates.rate_table(summary),
+            "rates_floor.tex": rates.floor_table(summary),
+            "rates_slopes.tex": rates.slope_table(summary),
+            "rates.json": summary,
+        },
+    )
+    checks = summary["checks"]
+    failed = [] if checks["measured_below_bound_everywhere"] else ["a measured value exceeds the theorem's right side"]
+    failed += [] if checks["hypotheses_hold_everywhere"] else ["a hypothesis of the theorem failed after a run"]
+    if arguments.json:
+        print_json(summary)
+    else:
+        _print_rates(summary, arguments.out)
+    if failed:
+        print("FAILED: " + "; ".join(failed), file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _print_rates(summary: dict, out: Path) -> None:
+    print(f"{'':<4}{'K':>7}{'alpha':>11}{'measured (mean ± std)':>28}{'rhs':>11}{'rhs/measured':>14}")
+    for row in summary["rate"]:
+        lhs = row["lhs"]
+        print(f"{row['schedule'].upper():<4}{row['K']:>7}{row['alpha']:>11.3e}{lhs['mean']:>17.4e} ± {lhs['std']:<8.2e}{row['rhs']:>11.4g}{row['rhs_over_lhs']:>14.4g}")
+    for schedule, slope in summary["rate_slopes"].items():
+        print(f"{schedule.upper()} slope vs K: measured {slope['lhs']:.3f}, rhs {slope['rhs']:.3f}, vanishing part {slope['vanishing_part']:.3f} (reference {slope['reference']})")
+    print()
+    print(f"{'sigma':>8}{'tau':>8}{'W_max':>8}{'plateau':>12}{'excess (mean ± std)':>26}{'formula':>11}{'formula/excess':>16}")
+    for run in summary["floor"]:
+        for row in run["rows"]:
+            excess = row["excess"]
+            ratio = "--" if row["formula_over_excess"] is None else f"{row['formula_over_excess']:.4g}"
+            print(f"{row['sigma']:>8.3g}{row['tau']:>8.3g}{row['W_max']:>8.3f}{row['plateau']['mean']:>12.3e}{excess['mean']:>15.3e} ± {excess['std']:<8.1e}{row['formula']:>11.3e}{ratio:>16}")
+    for row in summary["floor_slopes"]["tau"]:
+        print(f"floor slope vs tau at sigma_n={row['sigma_noise']:g}: excess {_slope(row['excess'])}, formula {_slope(row['formula'])} (nominal -2)")
+    for row in summary["floor_slopes"]["sigma"]:
+        print(f"floor slope vs sigma at tau={row['tau_factor']:g}*||W*||_inf: excess {_slope(row['excess'])}, formula {_slope(row['formula'])} (nominal +2)")
+    checks = summary["checks"]
+    print(f"measured below the theorem's right side everywhere: {checks['measured_below_bound_everywhere']}; hypotheses met: {checks['hypotheses_hold_everywhere']}")
+    print(f"wrote {out / 'rates.png'}, {out / 'rates.json'}, {out / 'rates_rate.tex'}, {out / 'rates_floor.tex'}, {out / 'rates_slopes.tex'} in {summary['timing']['elapsed_seconds']} s")
+
+
+def _slope(value) -> str:
+    return "--" if value is None else f"{value:.3f}"

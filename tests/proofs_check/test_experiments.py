@@ -1,0 +1,303 @@
+"""`experiment figure4` and `experiment rates` (quick variants): the qualitative claims that
+must hold on any seed, the outputs and their keys, determinism, bad input; and the pieces
+they rest on (the reference-point observer, the digits split).
+
+Everything that imports `proofs_check.experiments` runs in a subprocess. Hypothesis (6.1xx)
+mines numeric and string literals from every project module loaded in the test process and
+uses them when generating examples, so importing these modules here would change what the
+property tests in tests/theory draw later in the same session (one of them relies on
+finding a counterexample within 300 examples). Subprocesses keep that pool as it is without
+this file, and they also run the commands exactly as a user does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from proofs_check.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+FIGURE4_FILES = ("figure4.png", "figure4.json", "figure4_accuracy.tex", "figure4_speed_up.tex", "figure4_gaps.tex")
+RATES_FILES = ("rates.png", "rates.json", "rates_rate.tex", "rates_floor.tex", "rates_slopes.tex")
+
+
+def _python(code: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run Python code in a fresh interpreter at the repository root; fail with its output on error."""
+    environment = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def _command(*arguments: str) -> subprocess.CompletedProcess:
+    """`python -m proofs_check ...` in a fresh interpreter (the exit code is the caller's to check)."""
+    return subprocess.run([sys.executable, "-m", "proofs_check", *arguments], cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def _without_timing(summary: dict) -> dict:
+    return {key: value for key, value in summary.items() if key != "timing"}
+
+
+def _find(rows: list[dict], **keys) -> dict:
+    matches = [row for row in rows if all(row.get(key) == value for key, value in keys.items())]
+    assert len(matches) == 1, keys
+    return matches[0]
+
+
+@pytest.fixture(scope="module")
+def figure4_quick(tmp_path_factory):
+    out = tmp_path_factory.mktemp("figure4")
+    result = _command("experiment", "figure4", "--quick", "--out", str(out), "--seed", "0")
+    return result, out, json.loads((out / "figure4.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def rates_quick(tmp_path_factory):
+    out = tmp_path_factory.mktemp("rates")
+    result = _command("experiment", "rates", "--quick", "--out", str(out), "--seed", "0")
+    return result, out, json.loads((out / "rates.json").read_text())
+
+
+# ----------------------------------------------------------------------------- observer and data
+
+
+def test_observer_sees_every_reference_point_bit_for_bit():
+    """For every schedule and both devices, the observed W^(k) are keep_versions' versions
+    bit for bit, the run itself is unchanged, and the completion slots increase to the end."""
+    _python(
+        """
+        import dataclasses
+        import numpy as np
+        from numerics.activations import TANH
+        from numerics.data import initial_weights, teacher_student
+        from numerics.devices import AsymmetricLinearDevice, DigitalDevice
+        from numerics.losses import SQUARED
+        from numerics.schedules import SCHEDULE_NAMES
+        from numerics.training import TrainingSettings, train
+        from proofs_check.experiments.observe import completion_slots, observed_train
+
+        dims = [3, 5, 4, 2]
+        data = teacher_student(dims, 20, 0, TANH, SQUARED)
+        initial = tuple(np.stack([initial_weights(dims, seed)[m] for seed in range(3)]) for m in range(3))
+        tau = np.array([np.inf, 1.0, 2.0]).reshape(3, 1, 1)
+        for schedule in SCHEDULE_NAMES:
+            for device in (DigitalDevice(), AsymmetricLinearDevice(tau=tau)):
+                settings = TrainingSettings(schedule, device, 0.05, 12, TANH, SQUARED, micro_batch_size=2, mini_batch=2, noise=0.1, seeds=(0, 1, 2))
+                reference = train(initial, data, dataclasses.replace(settings, keep_versions=True))
+                seen = {}
+                result = observed_train(initial, data, settings, range(13), lambda k, w: seen.__setitem__(k, [a.copy() for a in w]))
+                assert sorted(seen) == list(range(13)), (schedule, sorted(seen))
+                for k in range(13):
+                    for m in range(3):
+                        assert np.array_equal(seen[k][m], reference.versions[m][k]), (schedule, k, m)
+                assert np.array_equal(result.reference_loss, reference.reference_loss)
+                slots = completion_slots(result.record)
+                assert slots[0] == 0 and np.all(np.diff(slots) > 0) and slots[-1] == result.record.slots
+        """
+    )
+
+
+def test_digits_split_is_stratified_and_standardised():
+    _python(
+        """
+        import numpy as np
+        from proofs_check.experiments import digits
+
+        split = digits.digits_split(0)
+        assert split.train_size + split.test_size == 1797
+        assert abs(split.test_size - 0.25 * 1797) <= 1
+        train_share = np.bincount(split.train_labels, minlength=10) / split.train_size
+        test_share = np.bincount(split.test_labels, minlength=10) / split.test_size
+        assert np.max(np.abs(train_share - test_share)) < 0.01
+        assert np.allclose(split.train_inputs.mean(axis=0), 0, atol=1e-12)
+        stds = split.train_inputs.std(axis=0)
+        assert np.all(np.isclose(stds, 1) | np.isclose(stds, 0))
+        assert digits.mlp_dims(3, 32) == [64, 32, 32, 10]
+        per_epoch = digits.micro_batches_per_epoch(split.train_size, 8, 8)
+        assert per_epoch % 8 == 0 and per_epoch * 8 <= split.train_size
+        inputs, labels = digits.epoch_stream(split, (0, 1), 2, per_epoch * 8)
+        assert inputs.shape == (2, 2 * per_epoch * 8, 64) and not np.array_equal(inputs[0], inputs[1])
+        """
+    )
+
+
+# ----------------------------------------------------------------------------- figure4
+
+
+def test_figure4_quick_runs_and_writes_every_output(figure4_quick):
+    result, out, summary = figure4_quick
+    assert result.returncode == 0, result.stderr
+    assert "throughput vs closed forms" in result.stdout
+    for name in FIGURE4_FILES:
+        assert (out / name).stat().st_size > 0
+    assert (out / "figure4.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for name in FIGURE4_FILES:
+        if name.endswith(".tex"):
+            assert (out / name).read_text().count(r"\toprule") == 1
+    assert {"config", "data", "design", "checkpoints", "curves", "runs", "throughput", "time_to_accuracy", "ap_minus_sp", "checks", "timing"} <= set(summary)
+    row = summary["runs"][0]
+    assert {"stages", "schedule", "device", "final_accuracy", "final_accuracy_summary", "slots_to_target", "slots_to_target_summary", "epochs_to_target"} <= set(row)
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_figure4_accuracy_is_well_above_chance(figure4_quick):
+    _, _, summary = figure4_quick
+    assert summary["data"]["test"] >= 400
+    for row in summary["runs"]:
+        assert min(row["final_accuracy"]) > 0.5, (row["stages"], row["schedule"], row["device"])
+
+
+def test_figure4_synchronous_schedules_compute_the_same_iterates(figure4_quick):
+    _, _, summary = figure4_quick
+    assert all(summary["checks"]["synchronous_schedules_identical"].values())
+    assert summary["checks"]["ap_equals_control_at_one_stage"]  # one stage: AP has no delay
+
+
+def test_figure4_throughput_matches_the_closed_forms(figure4_quick):
+    _, _, summary = figure4_quick
+    stages = summary["config"]["stages"]
+    assert sorted({row["stages"] for row in summary["throughput"]}) == list(range(1, 9)) == stages
+    for row in summary["throughput"]:
+        assert row["relative_difference"] <= 0.05, row
+    for m in stages:
+        assert _find(summary["throughput"], stages=m, schedule="wop")["speed_up"] == 1.0
+        assert _find(summary["throughput"], stages=m, schedule="sp")["speed_up"] == pytest.approx(m * 8 / (8 + m - 1), rel=1e-12)
+
+
+def test_figure4_ap_needs_fewer_slots_than_sp_to_the_target(figure4_quick):
+    _, _, summary = figure4_quick
+    main_stages = summary["config"]["main_stages"]
+    for device in ("digital", "ald"):
+        ap = _find(summary["runs"], stages=main_stages, schedule="ap", device=device)["slots_to_target"]
+        sp = _find(summary["runs"], stages=main_stages, schedule="sp", device=device)["slots_to_target"]
+        single = _find(summary["runs"], stages=main_stages, schedule="single", device=device)["slots_to_target"]
+        assert None not in ap + sp + single
+        assert all(s < t for s, t in zip(sp, single))
+        if device == "digital":  # per seed: AP and SP need about the same epochs, AP's epoch is shorter
+            assert all(a < s for a, s in zip(ap, sp)), (ap, sp)
+        else:  # ALD's bias costs per-micro-batch updates some epochs: the claim holds on the mean
+            assert sum(ap) < sum(sp), (ap, sp)
+    for stages in range(2, 9):
+        ap = _find(summary["time_to_accuracy"], stages=stages, schedule="ap", device="digital")["summary"]
+        sp = _find(summary["time_to_accuracy"], stages=stages, schedule="sp", device="digital")["summary"]
+        assert ap["mean"] > sp["mean"], stages
+
+
+def test_figure4_same_seed_same_numbers(figure4_quick, tmp_path):
+    _, _, summary = figure4_quick
+    result = _command("experiment", "figure4", "--quick", "--out", str(tmp_path), "--seed", "0", "--json")
+    assert result.returncode == 0, result.stderr
+    assert _without_timing(json.loads(result.stdout)) == _without_timing(summary)
+    assert _without_timing(json.loads((tmp_path / "figure4.json").read_text())) == _without_timing(summary)
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is installed by .ci/run")
+def test_experiment_tables_compile_with_pdflatex(figure4_quick, rates_quick, tmp_path):
+    tables = [figure4_quick[1] / name for name in FIGURE4_FILES if name.endswith(".tex")]
+    tables += [rates_quick[1] / name for name in RATES_FILES if name.endswith(".tex")]
+    document = "\n".join(
+        [r"\documentclass{article}", r"\usepackage{booktabs}", r"\usepackage[margin=1.5cm]{geometry}", r"\begin{document}"]
+        + [path.read_text() for path in tables]
+        + [r"\end{document}"]
+    )
+    (tmp_path / "tables.tex").write_text(document)
+    result = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "tables.tex"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert "Overfull" not in (tmp_path / "tables.log").read_text(errors="replace")
+
+
+# ----------------------------------------------------------------------------- rates
+
+
+def test_rates_quick_runs_and_writes_every_output(rates_quick):
+    result, out, summary = rates_quick
+    assert result.returncode == 0, result.stderr
+    for name in RATES_FILES:
+        assert (out / name).stat().st_size > 0
+    assert {"config", "rate_task", "rate", "rate_slopes", "floor_task", "floor", "floor_slopes", "checks", "timing"} <= set(summary)
+    assert {row["schedule"] for row in summary["rate"]} == {"sp", "ap"}
+    for row in summary["rate"]:
+        assert {"K", "alpha", "lhs", "rhs", "terms", "vanishing_part", "rhs_over_lhs", "constants", "hypotheses"} <= set(row)
+
+
+def test_rates_measured_values_stay_below_the_theorem(rates_quick):
+    _, _, summary = rates_quick
+    assert summary["checks"] == {"measured_below_bound_everywhere": True, "hypotheses_hold_everywhere": True}
+    for row in summary["rate"]:
+        assert 0 < row["lhs"]["mean"] < row["rhs"]
+        assert row["constants"]["c_D"] > 0 if row["schedule"] == "ap" else row["constants"]["c_D"] == 0
+    # AP is on the sqrt branch of the step size for every K: descent and noise terms fall like
+    # K^(-1/2), the delay term like 1/K
+    assert -1.0 <= summary["rate_slopes"]["ap"]["vanishing_part"] <= -0.45
+
+
+def test_rates_floor_grows_with_sigma_and_shrinks_with_tau(rates_quick):
+    _, _, summary = rates_quick
+    smallest_tau = []
+    for run in summary["floor"]:
+        rows = run["rows"]
+        assert rows[0]["excess"]["mean"] > max(0.0, rows[-1]["excess"]["mean"])
+        assert rows[0]["excess"]["mean"] < rows[0]["formula"]
+        for row in rows:
+            assert row["plateau"]["mean"] <= row["rhs_limit"]
+        smallest_tau.append(rows[0]["excess"]["mean"])
+    assert smallest_tau == sorted(smallest_tau)
+
+
+def test_rates_same_seed_same_numbers(rates_quick, tmp_path):
+    _, _, summary = rates_quick
+    result = _command("experiment", "rates", "--quick", "--out", str(tmp_path), "--seed", "0")
+    assert result.returncode == 0, result.stderr
+    assert _without_timing(json.loads((tmp_path / "rates.json").read_text())) == _without_timing(summary)
+
+
+# ----------------------------------------------------------------------------- bad input
+
+BAD = [
+    (["experiment", "figure4", "--seeds", "0"], ["--seeds"]),
+    (["experiment", "figure4", "--seeds", "1000"], ["--seeds"]),
+    (["experiment", "figure4", "--seeds", "two"], ["--seeds"]),
+    (["experiment", "figure4", "--seed", "-1"], ["--seed"]),
+    (["experiment", "rates", "--seed", "x"], ["--seed"]),
+    (["experiment", "rates", "--seeds", "3"], ["--seeds"]),
+    (["experiment", "tables"], ["figure4", "rates"]),
+    (["experiment"], ["figure4"]),
+]
+
+
+def _run(capsys, arguments):
+    try:
+        code = main(arguments)
+    except SystemExit as stop:
+        code = stop.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize(("arguments", "names"), BAD)
+def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, arguments, names):
+    out = tmp_path / "out"
+    with_out = arguments + ["--out", str(out)] if len(arguments) > 2 and arguments[1] in ("figure4", "rates") else arguments
+    code, stdout, stderr = _run(capsys, with_out)
+    assert code == 2, (code, stderr)
+    assert stdout == "" and stderr.count("\n") == 1 and "Traceback" not in stderr
+    for name in names:
+        assert name in stderr, (name, stderr)
+    assert not out.exists()
+
+
+def test_out_that_is_a_file_is_exit_2(capsys, tmp_path):
+    target = tmp_path / "a_file"
+    target.write_text("")
+    for experiment in ("figure4", "rates"):
+        code, stdout, stderr = _run(capsys, ["experiment", experiment, "--quick", "--out", str(target)])
+        assert code == 2 and stdout == "" and stderr.count("\n") == 1 and "--out" in stderr
+    assert target.read_text() == ""
