@@ -14,17 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
+from theory.statements import LEMMA_IDS  # noqa: F401  (re-exported: the ids an instance may name)
+
 Array = np.ndarray
 
-LEMMA_IDS = (
-    "bounded-signal",
-    "signal-stability",
-    "objective-smoothness",
-    "analog-increment",
-    "box-invariance",
-    "signal-delay",
-    "gradient-delay",
-)
 
 
 @dataclass(frozen=True)

@@ -81,19 +81,24 @@ def simulate(setting: TraceSetting) -> Trace:
     data = teacher_student(list(setting.dims), setting.samples, setting.seed, activation, loss)
     bound = setting.tau / 2 if setting.device == "ald" else None
     initial = initial_weights(list(setting.dims), setting.seed, bound=bound)
-    settings = TrainingSettings(
+    settings = _training_settings(setting, make_device(setting.device, setting.tau), (setting.seed,))
+    return Trace(setting, data, train(initial, data, settings))
+
+
+def _training_settings(setting: TraceSetting, device, seeds: tuple[int, ...]) -> TrainingSettings:
+    """The run of a setting with every version kept (the device and seeds may be per replica)."""
+    return TrainingSettings(
         schedule=setting.schedule,
-        device=make_device(setting.device, setting.tau),
+        device=device,
         learning_rate=setting.learning_rate,
         updates=setting.updates,
-        activation=activation,
-        loss=loss,
+        activation=ACTIVATIONS[setting.activation],
+        loss=LOSSES[setting.loss],
         micro_batch_size=setting.micro_batch_size,
         mini_batch=setting.mini_batch,
-        seeds=(setting.seed,),
+        seeds=seeds,
         keep_versions=True,
     )
-    return Trace(setting, data, train(initial, data, settings))
 
 
 def simulate_all(settings: list[TraceSetting]) -> list[Trace]:
@@ -122,18 +127,7 @@ def _simulate_replicas(group: list[TraceSetting]) -> list[Trace]:
         [initial_weights(list(s.dims), s.seed, bound=s.tau / 2 if s.device == "ald" else None) for s in group]
     )
     taus = np.array([s.tau if s.device == "ald" else math.inf for s in group]).reshape(-1, 1, 1)
-    settings = TrainingSettings(
-        schedule=first.schedule,
-        device=AsymmetricLinearDevice(tau=taus),
-        learning_rate=first.learning_rate,
-        updates=first.updates,
-        activation=activation,
-        loss=loss,
-        micro_batch_size=first.micro_batch_size,
-        mini_batch=first.mini_batch,
-        seeds=tuple(s.seed for s in group),
-        keep_versions=True,
-    )
+    settings = _training_settings(first, AsymmetricLinearDevice(tau=taus), tuple(s.seed for s in group))
     data = Dataset(np.stack([t.inputs for t in tasks]), np.stack([t.targets for t in tasks]))
     result = train(initial, data, settings)
     return [Trace(setting, task, replica(result, r)) for r, (setting, task) in enumerate(zip(group, tasks))]

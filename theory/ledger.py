@@ -20,6 +20,7 @@ import sympy as sp
 
 from theory import convergence as C
 from theory.prover import PROVED, UNPROVED, Proof, Substitutions, all_proved, prove_identity, prove_inequality
+from theory.statements import LEMMA_IDS
 
 NUMERICAL = "numerical"
 STATUSES = (PROVED, NUMERICAL, UNPROVED)
@@ -36,17 +37,7 @@ JUSTIFICATIONS = (
     "definition",
 )
 
-CHECK_IDS = (
-    "bounded-signal",
-    "signal-stability",
-    "objective-smoothness",
-    "analog-increment",
-    "box-invariance",
-    "signal-delay",
-    "gradient-delay",
-    "sync-convergence",
-    "async-convergence",
-)
+CHECK_IDS = LEMMA_IDS + ("sync-convergence", "async-convergence")
 """CONTRACT.md lemma and theorem ids a numerical step may name."""
 
 alpha, beta, L, sigma, Delta_0, K, c_D, W_max, tau, B = (

@@ -241,3 +241,6 @@ LEMMAS: dict[str, Lemma] = {
     lemma.id: lemma
     for lemma in (BOUNDED_SIGNAL, SIGNAL_STABILITY, OBJECTIVE_SMOOTHNESS, ANALOG_INCREMENT, BOX_INVARIANCE, SIGNAL_DELAY, GRADIENT_DELAY)
 }
+
+LEMMA_IDS: tuple[str, ...] = tuple(LEMMAS)
+"""CONTRACT.md lemma ids, in MODEL.md's order."""
