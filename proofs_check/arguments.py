@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from pathlib import Path
 
 
 def _number(text: str, kind: type) -> float | int:
@@ -76,3 +77,22 @@ def nonnegative_float_list(text: str) -> list[float]:
     if any(not (math.isfinite(value) and value >= 0) for value in values):
         raise argparse.ArgumentTypeError(f"every entry must be a finite number >= 0, got {text}")
     return values
+
+
+def add_plugin_argument(parser: argparse.ArgumentParser) -> None:
+    """`--plugin FILE.py` (repeatable): files that register user lemmas, loaded before the command runs."""
+    parser.add_argument(
+        "--plugin", action="append", default=[], type=Path, metavar="FILE.py",
+        help="a Python file that registers lemmas with proofs_check.register_lemma (repeatable)",
+    )
+
+
+def lemma_argument(value: str, flag: str = "--lemma"):
+    """The registered lemma called `value` (after plugins are loaded), or a UsageError listing the ids."""
+    from proofs_check.errors import UsageError
+    from proofs_check.library import REGISTRY, RegistryError
+
+    try:
+        return REGISTRY.get(value)
+    except RegistryError:
+        raise UsageError(f"{flag}: unknown lemma {value!r}; allowed: {', '.join(REGISTRY.ids())}") from None

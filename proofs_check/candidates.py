@@ -17,7 +17,6 @@ import numpy as np
 import sympy as sp
 from sympy.parsing.sympy_parser import parse_expr, standard_transformations
 
-from proofs_check.lemmas import Evaluation, Part
 
 BOUND_SYMBOLS = (
     "M", "alpha", "tau", "W_max", "X", "Y", "L_phi", "S_phi", "L_ell", "G_ell",
@@ -69,8 +68,10 @@ class Candidate:
         shaped = np.broadcast_arrays(*[np.asarray(v, dtype=object) for v in values], np.asarray(like, dtype=object))
         return np.asarray(function(*shaped[:-1]), dtype=object)
 
-    def part(self, evaluation: Evaluation) -> Part:
-        """The headline's left side against this candidate."""
+    def part(self, evaluation):
+        """The headline's left side against this candidate (a `proofs_check.library.Part`)."""
+        from proofs_check.library.base import Part
+
         headline = evaluation.headline
         rhs = self.evaluate(evaluation.symbols, headline.lhs)
         return Part(f"{headline.name.split('≤')[0].strip()} ≤ {self.text}", headline.lhs, rhs, headline.layer)

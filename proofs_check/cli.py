@@ -10,8 +10,10 @@ import os
 import sys
 from typing import Sequence
 
+from proofs_check._version import __version__
 from proofs_check.commands import COMMANDS
 from proofs_check.errors import UsageError
+from proofs_check.library import REGISTRY, RegistryError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -29,9 +31,13 @@ def build_parser() -> argparse.ArgumentParser:
         "lemma and theorem checks on simulator traces and by adversarial search (MODEL.md, CONTRACT.md).",
         epilog="Exit codes: 0 every checked bound holds, 1 a bound is violated (witness printed and saved), 2 bad input.",
     )
+    version = f"%(prog)s {__version__}"
+    parser.add_argument("--version", action="version", version=version)
     subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name, command in COMMANDS.items():
-        command.add_arguments(subparsers.add_parser(name, help=command.__doc__.splitlines()[0], description=command.__doc__))
+        subparser = subparsers.add_parser(name, help=command.__doc__.splitlines()[0], description=command.__doc__)
+        subparser.add_argument("--version", action="version", version=version)
+        command.add_arguments(subparser)
     return parser
 
 
@@ -40,7 +46,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     arguments = parser.parse_args(argv)
     try:
-        return COMMANDS[arguments.command].run(arguments)
+        with REGISTRY.scope():
+            try:
+                for plugin in getattr(arguments, "plugin", ()):
+                    REGISTRY.load_plugin(plugin)
+                REGISTRY.load_entry_points(refresh=True)
+            except RegistryError as error:
+                raise UsageError(str(error)) from None
+            return COMMANDS[arguments.command].run(arguments)
     except UsageError as error:
         print(f"proofs_check {arguments.command}: error: {error}", file=sys.stderr)
         return 2

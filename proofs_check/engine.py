@@ -16,8 +16,7 @@ import numpy as np
 
 from proofs_check.adversarial import SearchResult, evaluations_for, search
 from proofs_check.claims import Claim
-from proofs_check.instances import Instance, batch_size, select
-from proofs_check.lemmas import assumptions_hold, finite_rows
+from proofs_check.instances import Instance, batch_size, finite_rows, select
 from proofs_check.tolerance import ERROR, HOLDS, RELATIVE_TOLERANCE, VIOLATED, PartVerdict
 
 _RANK = {HOLDS: 0, VIOLATED: 1, ERROR: 2}
@@ -116,7 +115,7 @@ def check_instances(claim: Claim, instances: Iterable[tuple[Instance, str]], che
     check = check or ClaimCheck(claim)
     for instance, source in instances:
         finite = finite_rows(instance)
-        inside = assumptions_hold(instance)
+        inside = claim.lemma.assumptions_hold(instance)
         if not finite.all():
             first = None if batch_size(instance) is None else int(np.flatnonzero(~finite)[0])
             check.add_error(instance if first is None else select(instance, first), "non-finite input (NaN or inf)", source)

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 
-from theory.statements import LEMMA_IDS  # noqa: F401  (re-exported: the ids an instance may name)
 
 Array = np.ndarray
 
@@ -25,7 +24,7 @@ class Instance:
     """Inputs of one lemma evaluation. Optional fields default to values measured on the instance."""
 
     lemma: str
-    """Lemma id (CONTRACT.md)."""
+    """Id of the lemma the instance belongs to (how `replay` finds it in the registry)."""
     activation: str
     """Activation name."""
     loss: str
@@ -170,3 +169,70 @@ def select(instance: Instance, rows) -> Instance:
             selected = np.asarray(value, dtype=float)[rows]
             changes[name] = float(selected) if np.ndim(selected) == 0 else selected
     return dataclasses.replace(instance, **changes)
+
+
+def _row_axes(batch: tuple[int, ...], array) -> tuple[int, ...]:
+    return tuple(range(len(batch), np.ndim(array)))
+
+
+def finite_rows(instance: Instance) -> np.ndarray:
+    """Per batch row (or 0-d): are all of the instance's numbers finite?"""
+    batch = instance.inputs.shape[:-2]
+    ok = np.ones(batch, dtype=bool)
+    arrays = [instance.inputs, *instance.weights]
+    for name in ("forward_weights", "backward_weights", "history", "gradient"):
+        if getattr(instance, name) is not None:
+            arrays += list(getattr(instance, name))
+    if np.issubdtype(np.asarray(instance.targets).dtype, np.floating):
+        arrays.append(instance.targets)
+    for array in arrays:
+        ok &= np.all(np.isfinite(array), axis=_row_axes(batch, array))
+    for value in (instance.alpha, instance.omega, instance.X, instance.Y, instance.W_max):
+        if value is not None:
+            value = np.asarray(value, dtype=float)
+            ok &= np.all(np.isfinite(value), axis=_row_axes(batch, value)) if value.ndim > len(batch) else np.isfinite(value)
+    return ok
+
+
+@dataclass(frozen=True)
+class Network:
+    """A network of MODEL.md §1 at one point: weights W_1..W_M, a micro-batch (x, y), and the
+    bounds measured on it (ω_m = ||W_m||_2, X = max ||x||, Y = max ||y||)."""
+
+    activation: str
+    loss: str
+    weights: tuple[Array, ...]
+    inputs: Array
+    """x [b, d_0]."""
+    targets: Array
+    """y [b, d_M], or integer labels [b] (cross-entropy)."""
+
+    @property
+    def layers(self) -> int:
+        """M."""
+        return len(self.weights)
+
+    @property
+    def dims(self) -> tuple[int, ...]:
+        """d_0, ..., d_M."""
+        return (self.weights[0].shape[1],) + tuple(w.shape[0] for w in self.weights)
+
+    @property
+    def omega(self) -> Array:
+        """ω_m = ||W_m||_2."""
+        return np.array([np.linalg.norm(w, 2) for w in self.weights])
+
+    @property
+    def X(self) -> float:
+        return float(np.max(np.linalg.norm(self.inputs, axis=-1)))
+
+    @property
+    def Y(self) -> float:
+        if self.targets.dtype.kind in "iu":
+            return 1.0
+        return float(np.max(np.linalg.norm(self.targets, axis=-1)))
+
+    def instance(self, lemma="bounded-signal", **fields) -> Instance:
+        """The network as an instance of `lemma` (an id or a lemma; extra fields as keywords)."""
+        lemma_id = lemma if isinstance(lemma, str) else lemma.id
+        return Instance(lemma_id, self.activation, self.loss, self.weights, self.inputs, self.targets, **fields)

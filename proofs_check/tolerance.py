@@ -11,9 +11,8 @@ from typing import Callable
 
 import numpy as np
 
-from proofs_check import lemmas
 from proofs_check.instances import Instance, batch_size, select
-from proofs_check.lemmas import EXACT, ConstantsModel, Evaluation, Part
+from proofs_check.library import EXACT, REGISTRY, ConstantsModel, Lemma, Part
 from proofs_check.precision import MPMATH
 
 RELATIVE_TOLERANCE = 1e-9
@@ -108,10 +107,11 @@ def judge(instance: Instance, parts: list[Part], recompute: Callable[[Instance],
     return verdicts
 
 
-def judge_lemma(instance: Instance, model: ConstantsModel = EXACT) -> list[PartVerdict]:
-    """Verdicts for every part of the instance's lemma (right sides from `model`)."""
-    evaluation = lemmas.evaluate(instance, model=model)
-    return judge(instance, evaluation.parts, lambda sub: lemmas.evaluate(sub, MPMATH, model).parts)
+def judge_lemma(instance: Instance, model: ConstantsModel = EXACT, lemma: "Lemma | str | None" = None) -> list[PartVerdict]:
+    """Verdicts for every part of a lemma (default: the instance's) at the instance (right sides from `model`)."""
+    lemma = REGISTRY.get(instance.lemma if lemma is None else lemma)
+    evaluation = lemma.evaluate(instance, model=model)
+    return judge(instance, evaluation.parts, lambda sub: lemma.evaluate(sub, MPMATH, model).parts)
 
 
 def overall_status(verdicts: list[PartVerdict]) -> str:

@@ -1,20 +1,11 @@
-"""Lemma instances from simulator traces: every update of a run, one batched instance per lemma.
+"""Simulator traces, and their view as lemma instances (every update of a run at once).
 
 A trace keeps every weight version W_m^{(k)}, the gradient g̃_k each update applied and the
-versions its passes read. From it:
-
-- bounded-signal at the reference point W^{(k)} on the update's samples;
-- signal-stability with the mixed pass the pipeline actually ran (forward W^f from the
-  versions read by F, backward W^b from those read by B); synchronous schedules read
-  W^{(k)} everywhere, so there the pair (W^{(k)}, W^{(k+1)}) is used instead;
-- objective-smoothness between W^{(k)} and W^{(k+1)};
-- analog-increment and box-invariance for the update W^{(k)} → W^{(k+1)} with g̃_k;
-- signal-delay and gradient-delay with the measured delays and the window of versions.
-
-Instance-level quantities (ω, X, Y) are measured per instance where the lemma is about a
-single pass; the lemmas whose bound covers other updates (increments, delays) use
-trace-level bounds: ω_m the largest ||W_m^{(k)}||_2 over the run, X and Y the largest
-norms over the data, W_max the largest |w| over the run.
+versions its passes read. Each lemma builds its own instance from a `TraceView` (its `from_trace`). Instance-level
+quantities (ω, X, Y) are measured per instance where the lemma is about a single pass;
+the lemmas whose bound covers other updates (increments, delays) use trace-level bounds:
+ω_m the largest ||W_m^{(k)}||_2 over the run, X and Y the largest norms over the data,
+W_max the largest |w| over the run.
 """
 
 from __future__ import annotations
@@ -22,6 +13,8 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Iterable
 
 import numpy as np
 
@@ -33,6 +26,7 @@ from numerics.losses import LOSSES
 from numerics.replicas import replica, stack_replicas
 from numerics.training import TrainingResult, TrainingSettings, train
 from proofs_check.instances import Instance
+from proofs_check.library import REGISTRY, Lemma
 
 Array = np.ndarray
 
@@ -133,86 +127,103 @@ def _simulate_replicas(group: list[TraceSetting]) -> list[Trace]:
     return [Trace(setting, task, replica(result, r)) for r, (setting, task) in enumerate(zip(group, tasks))]
 
 
-def _stack_versions(trace: Trace, indices: Array) -> tuple[Array, ...]:
-    """W_m^{(indices[k, m])} stacked over k, per layer ([K, d_m, d_{m−1}])."""
-    versions = trace.result.versions
-    return tuple(np.stack([versions[m][int(i)] for i in indices[:, m]]) for m in range(len(versions)))
+class TraceView:
+    """A trace as the ingredients of lemma instances (batch axis: the updates k = 0..K−1).
+
+    Each lemma builds its instance from these (`Lemma.from_trace`); they are computed once
+    per trace and shared. Bounds that cover other updates than the one evaluated (ω, X, Y,
+    W_max) are trace-level: the largest over the run and the data.
+    """
+
+    def __init__(self, trace: Trace) -> None:
+        self.trace = trace
+        setting, result = trace.setting, trace.result
+        self.layers = len(setting.dims) - 1
+        self.updates = setting.updates
+        self.k = np.arange(self.updates)
+        self.synchronous = setting.schedule != "ap"
+        """Every pass of update k read W^{(k)} (no staleness)."""
+        self.tau = setting.tau if setting.device == "ald" else math.inf
+        rows = np.stack(result.update_rows)
+        inputs, targets = trace.data.take(rows)
+        self.common = dict(
+            activation=setting.activation,
+            loss=setting.loss,
+            inputs=inputs,
+            targets=targets,
+            alpha=setting.learning_rate,
+            tau=self.tau,
+            origin=f"trace: {setting.label}",
+            extra={"setting": setting.label, "batch": "update index k"},
+        )
+        """Fields every instance of the trace shares."""
+
+    def versions(self, indices: Array) -> tuple[Array, ...]:
+        """W_m^{(indices[k, m])} stacked over k, per layer ([K, d_m, d_{m−1}])."""
+        versions = self.trace.result.versions
+        return tuple(np.stack([versions[m][int(i)] for i in indices[:, m]]) for m in range(len(versions)))
+
+    @cached_property
+    def current(self) -> tuple[Array, ...]:
+        """W^{(k)}: the reference points."""
+        return self.versions(np.repeat(self.k[:, None], self.layers, axis=1))
+
+    @cached_property
+    def following(self) -> tuple[Array, ...]:
+        """W^{(k+1)}."""
+        return self.versions(np.repeat(self.k[:, None] + 1, self.layers, axis=1))
+
+    @cached_property
+    def read_forward(self) -> tuple[Array, ...]:
+        """The versions the forward passes of update k read, per layer."""
+        return self.versions(self.trace.result.forward_versions)
+
+    @cached_property
+    def read_backward(self) -> tuple[Array, ...]:
+        """The versions the backward MVMs of update k read, per layer."""
+        return self.versions(self.trace.result.backward_versions)
+
+    @cached_property
+    def applied(self) -> tuple[Array, ...]:
+        """g̃_k: the gradient update k applied, per layer."""
+        return tuple(np.stack(layer) for layer in self.trace.result.applied_gradients)
+
+    @cached_property
+    def bounds(self) -> dict:
+        """Trace-level ω (tiled per update), X, Y and W_max."""
+        trace = self.trace
+        versions = trace.result.versions
+        omega = np.array([max(float(np.linalg.norm(w, 2)) for w in layer) for layer in versions])
+        X = float(np.max(np.linalg.norm(trace.data.inputs, axis=-1)))
+        if LOSSES[trace.setting.loss].integer_targets:
+            Y = 1.0
+        else:
+            Y = float(np.max(np.linalg.norm(trace.data.targets, axis=-1)))
+        W_max = float(max(np.max(np.abs(w)) for layer in versions for w in layer))
+        return {"omega": np.tile(omega, (self.updates, 1)), "X": X, "Y": Y, "W_max": W_max}
+
+    @cached_property
+    def delay_window(self) -> dict:
+        """The fields of a delay instance: the window of versions W^{(k−n+1)}..W^{(k)} per
+        update (n = 1 + the largest measured delay), and the measured delays d^f, d^b."""
+        result = self.trace.result
+        forward_delays = self.k[:, None] - result.forward_versions
+        backward_delays = self.k[:, None] - result.backward_versions
+        window = int(max(forward_delays.max(), backward_delays.max(), 0)) + 1
+        offsets = np.arange(-window + 1, 1)
+        history_indices = np.clip(self.k[:, None] + offsets[None, :], 0, None)
+        history = tuple(np.stack([np.stack([layer[int(i)] for i in row]) for row in history_indices]) for layer in result.versions)
+        return dict(history=history, forward_delays=forward_delays, backward_delays=backward_delays)
 
 
-def _trace_bounds(trace: Trace) -> dict:
-    versions = trace.result.versions
-    omega = np.array([max(float(np.linalg.norm(w, 2)) for w in layer) for layer in versions])
-    X = float(np.max(np.linalg.norm(trace.data.inputs, axis=-1)))
-    if LOSSES[trace.setting.loss].integer_targets:
-        Y = 1.0
-    else:
-        Y = float(np.max(np.linalg.norm(trace.data.targets, axis=-1)))
-    W_max = float(max(np.max(np.abs(w)) for layer in versions for w in layer))
-    return {"omega": omega, "X": X, "Y": Y, "W_max": W_max}
-
-
-def trace_instances(trace: Trace) -> dict[str, Instance]:
-    """One batched instance per lemma (batch axis: the updates k = 0..K−1)."""
-    setting, result = trace.setting, trace.result
-    layers = len(setting.dims) - 1
-    updates = setting.updates
-    k = np.arange(updates)
-    current = _stack_versions(trace, np.repeat(k[:, None], layers, axis=1))
-    following = _stack_versions(trace, np.repeat(k[:, None] + 1, layers, axis=1))
-    read_forward = _stack_versions(trace, result.forward_versions)
-    read_backward = _stack_versions(trace, result.backward_versions)
-    rows = np.stack(result.update_rows)
-    inputs, targets = trace.data.take(rows)
-    applied = tuple(np.stack(layer) for layer in result.applied_gradients)
-    tau = setting.tau if setting.device == "ald" else math.inf
-    bounds = _trace_bounds(trace)
-    common = dict(
-        activation=setting.activation,
-        loss=setting.loss,
-        inputs=inputs,
-        targets=targets,
-        alpha=setting.learning_rate,
-        tau=tau,
-        origin=f"trace: {setting.label}",
-        extra={"setting": setting.label, "batch": "update index k"},
-    )
-    synchronous = setting.schedule != "ap"
-    stability_forward = following if synchronous else read_forward
-    stability_backward = following if synchronous else read_backward
-    instances = {
-        "bounded-signal": Instance("bounded-signal", weights=current, **common),
-        "signal-stability": Instance(
-            "signal-stability", weights=current, forward_weights=stability_forward, backward_weights=stability_backward, **common
-        ),
-        "objective-smoothness": Instance("objective-smoothness", weights=current, forward_weights=following, **common),
-        "analog-increment": Instance(
-            "analog-increment", weights=current, gradient=applied, omega=np.tile(bounds["omega"], (updates, 1)),
-            X=bounds["X"], Y=bounds["Y"], **common,
-        ),
-    }
-    if math.isfinite(tau):
-        instances["box-invariance"] = Instance("box-invariance", weights=current, gradient=applied, **common)
-
-    forward_delays = k[:, None] - result.forward_versions
-    backward_delays = k[:, None] - result.backward_versions
-    window = int(max(forward_delays.max(), backward_delays.max(), 0)) + 1
-    offsets = np.arange(-window + 1, 1)
-    history_indices = np.clip(k[:, None] + offsets[None, :], 0, None)
-    history = tuple(np.stack([np.stack([layer[int(i)] for i in row]) for row in history_indices]) for layer in result.versions)
-    delay_common = dict(
-        history=history,
-        weights=current,
-        forward_delays=forward_delays,
-        backward_delays=backward_delays,
-        gradient=applied,
-        omega=np.tile(bounds["omega"], (updates, 1)),
-        X=bounds["X"],
-        Y=bounds["Y"],
-        W_max=bounds["W_max"],
-        **common,
-    )
-    instances["signal-delay"] = Instance("signal-delay", **delay_common)
-    instances["gradient-delay"] = Instance("gradient-delay", **delay_common)
+def trace_instances(trace: Trace, lemmas: Iterable[Lemma] | None = None) -> dict[str, Instance]:
+    """Every registered lemma's (or the given lemmas') batched instance on the trace, by id."""
+    view = TraceView(trace)
+    instances = {}
+    for lemma in REGISTRY if lemmas is None else lemmas:
+        instance = lemma.from_trace(view)
+        if instance is not None:
+            instances[lemma.id] = instance
     return instances
 
 

@@ -15,15 +15,15 @@ from typing import Callable, Iterable
 import numpy as np
 
 from proofs_check.builtin import builtin_settings
-from proofs_check.claims import FALSE_VARIANTS, Claim, own_claim
+from proofs_check.claims import Claim, false_variant_claims, own_claim
 from proofs_check.schedule_summary import schedule_summary
 from proofs_check.engine import ClaimCheck, adversarial_check, check_instances, refute
-from proofs_check.instances import LEMMA_IDS, Instance
+from proofs_check.instances import Instance
+from proofs_check.library import REGISTRY
 from proofs_check.tolerance import HOLDS
 from proofs_check.traces import TraceSetting, recomputed_gradients_match, replayed_updates_match, simulate_all, trace_instances
 from numerics.schedules import ScheduleRecord
 from theory.constants import ACTIVATION_CONSTANTS, LOSS_CONSTANTS, constants_for
-from theory.statements import LEMMAS
 
 Progress = Callable[[Iterable, int, str], Iterable]
 
@@ -86,8 +86,9 @@ def verify(quick: bool, seed: int, progress: Progress = _no_progress, budgets: B
     """Run the main job and return its results."""
     budgets = budgets or Budgets.for_mode(quick)
     settings = builtin_settings(quick, seed)
-    checks = {lemma: ClaimCheck(own_claim(lemma)) for lemma in LEMMA_IDS}
-    kept: dict[str, list[Instance]] = {lemma: [] for lemma in LEMMA_IDS}
+    lemmas = tuple(REGISTRY)
+    checks = {lemma.id: ClaimCheck(own_claim(lemma)) for lemma in lemmas}
+    kept: dict[str, list[Instance]] = {lemma.id: [] for lemma in lemmas}
     records: list[ScheduleRecord] = []
     consistency: list[dict] = []
     constants: dict[tuple, dict] = {}
@@ -97,20 +98,21 @@ def verify(quick: bool, seed: int, progress: Progress = _no_progress, budgets: B
         replay = replayed_updates_match(trace)
         gradient_gap = recomputed_gradients_match(trace)
         consistency.append({"setting": setting.label, "updates_replay_exactly": replay, "largest_gradient_gap": gradient_gap})
-        for lemma, instance in trace_instances(trace).items():
+        for lemma, instance in trace_instances(trace, lemmas).items():
             check_instances(checks[lemma].claim, [(instance, "trace")], checks[lemma])
             kept[lemma].append(instance)
         key = (len(setting.dims) - 1, setting.activation, setting.loss)
         if key not in constants and setting.device == "digital":
             constants[key] = _measured_constants(trace)
-    for lemma in progress(LEMMA_IDS, len(LEMMA_IDS), "adversarial search"):
-        adversarial_check(checks[lemma].claim, budgets.lemma_search, seed, checks[lemma])
+    for lemma in progress(lemmas, len(lemmas), "adversarial search"):
+        adversarial_check(checks[lemma.id].claim, budgets.lemma_search, seed, checks[lemma.id])
 
     result = VerificationResult(quick, seed, settings, checks, records, consistency, list(constants.values()))
     result.theorems = _theorems(quick, seed, records, progress)
+    variants = false_variant_claims(lemmas)
     result.variants = [
-        VariantOutcome(claim, refute(claim, kept[claim.lemma], budgets.variant_search, seed))
-        for claim in progress(FALSE_VARIANTS, len(FALSE_VARIANTS), "false variants")
+        VariantOutcome(claim, refute(claim, kept[claim.lemma.id], budgets.variant_search, seed))
+        for claim in progress(variants, len(variants), "false variants")
     ]
     from theory.ledger import verify_ledger
 
@@ -158,7 +160,7 @@ def _theorems(quick: bool, seed: int, records: list[ScheduleRecord], progress: P
 
 def lemma_row(check: ClaimCheck) -> dict:
     """A lemma's entry of report.json (CONTRACT.md keys first)."""
-    lemma = LEMMAS[check.claim.lemma]
+    lemma = check.claim.lemma
     return {
         "id": lemma.id,
         "status": check.status,
@@ -172,6 +174,7 @@ def lemma_row(check: ClaimCheck) -> dict:
         "re_evaluated_in_50_digits": check.re_evaluated,
         "samples_by_source": check.sources,
         "adversarial_search": check.search,
+        "builtin": lemma.builtin,
     }
 
 

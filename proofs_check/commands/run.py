@@ -12,14 +12,12 @@ import sys
 import time
 from pathlib import Path
 
-from proofs_check import latex
-from proofs_check.arguments import nonnegative_int
+from proofs_check.arguments import add_plugin_argument, nonnegative_int
 from proofs_check.errors import UsageError
-from proofs_check.instances import instance_bytes
-from proofs_check.output import json_text, progress_bar, write_figure, write_json, write_text, write_bytes
+from proofs_check.output import json_text, progress_bar
+from proofs_check.report import build_report, write_outputs
 from proofs_check.tolerance import HOLDS
-from proofs_check.verification import VerificationResult, lemma_row, schedule_rows, verify
-from theory.statements import LEMMAS
+from proofs_check.verification import verify
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,93 +25,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true", help="a smaller run (under 30 s)")
     parser.add_argument("--seed", type=nonnegative_int, default=0, help="seed of every random choice (default 0)")
     parser.add_argument("--json", action="store_true", help="print report.json to stdout")
+    add_plugin_argument(parser)
 
 
 def _progress(iterable, total, description):
     return progress_bar(description)(iterable, total)
-
-
-def build_report(result: VerificationResult, elapsed: float) -> dict:
-    """report.json (CONTRACT.md) with the details researchers need beside it."""
-    lemmas = []
-    for lemma_id, check in result.lemma_checks.items():
-        row = lemma_row(check)
-        if check.witness is not None:
-            row["witness"] = {
-                "path": f"witnesses/{lemma_id}.npz",
-                "status": check.witness_status,
-                "part": check.witness_part,
-                "ratio": check.witness_ratio,
-                "origin": check.witness.origin,
-            }
-        lemmas.append(row)
-    theorems = [
-        {"id": t.id, "status": t.status, "lhs": t.lhs, "rhs": t.rhs, "details": t.details} for t in result.theorems
-    ]
-    variants = [
-        {
-            "lemma": outcome.claim.lemma,
-            "kind": outcome.claim.kind,
-            "name": outcome.claim.name,
-            "refuted": outcome.refuted,
-            "refuted_by": outcome.refuted_by,
-            "ratio": outcome.check.witness_ratio if outcome.refuted else outcome.check.max_ratio,
-            "samples": outcome.check.samples,
-        }
-        for outcome in result.variants
-    ]
-    ledger = [verdict.as_dict() for verdict in result.ledger]
-    checked = {row["id"]: row["status"] for row in lemmas} | {row["id"]: row["status"] for row in theorems}
-    for entry in ledger:
-        check = entry.get("check")
-        if check:
-            entry["check_status"] = checked.get(check)
-    return {
-        "version": 1,
-        "config": {
-            "quick": result.quick,
-            "seed": result.seed,
-            "runs": len(result.settings),
-            "settings": [setting.label for setting in result.settings],
-            "elapsed_seconds": round(elapsed, 2),
-        },
-        "lemmas": lemmas,
-        "theorems": theorems,
-        "schedules": schedule_rows(result.records),
-        "falsification": {
-            "kill_rate": result.kill_rate,
-            "refuted": sum(v["refuted"] for v in variants),
-            "variants": variants,
-        },
-        "ledger": {
-            "counts": {status: sum(e["status"] == status for e in ledger) for status in ("proved", "numerical", "unproved")},
-            "steps": ledger,
-        },
-        "constants": result.constants,
-        "consistency": result.consistency,
-    }
-
-
-def write_outputs(out: Path, result: VerificationResult, report: dict) -> None:
-    from proofs_check.figures import ratio_distributions, schedule_grid
-    from numerics.schedules import build_schedule
-
-    for lemma_id, check in result.lemma_checks.items():
-        if check.witness is not None:
-            write_bytes(out / "witnesses" / f"{lemma_id}.npz", instance_bytes(check.witness))
-    write_text(out / "tables" / "lemmas.tex", latex.lemma_table(report["lemmas"]))
-    write_text(out / "tables" / "constants.tex", latex.constants_table(report["constants"]))
-    write_text(out / "tables" / "complexity.tex", latex.complexity_table())
-    write_text(out / "tables" / "theorems.tex", latex.theorem_table(report["theorems"]))
-    variant_rows = [dict(row, ascii_name=f"{row['kind']} ({row['lemma']})") for row in report["falsification"]["variants"]]
-    write_text(out / "tables" / "falsification.tex", latex.variants_table(variant_rows))
-    ratios = {lemma_id: check.all_ratios() for lemma_id, check in result.lemma_checks.items()}
-    statuses = {lemma_id: check.status for lemma_id, check in result.lemma_checks.items()}
-    write_figure(out / "figures" / "ratio_distributions.png", ratio_distributions(ratios, statuses))
-    for schedule in ("wop", "sp", "ap"):
-        mini_batch = 1 if schedule == "ap" else 4
-        write_figure(out / "figures" / f"schedule_{schedule}.png", schedule_grid(build_schedule(schedule, 4, 8, mini_batch)))
-    write_json(out / "report.json", report)
 
 
 def print_summary(report: dict, out: Path) -> None:

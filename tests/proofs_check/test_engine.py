@@ -7,11 +7,13 @@ import numpy as np
 import pytest
 
 from proofs_check.builtin import builtin_settings
-from proofs_check.claims import FALSE_VARIANTS, candidate_claim, own_claim
+from proofs_check.claims import candidate_claim, false_variant_claims, own_claim
 from proofs_check.cli import main
 from proofs_check.engine import ClaimCheck, adversarial_check, check_instances, refute
-from proofs_check.instances import LEMMA_IDS, Instance, instance_arrays, instance_bytes, instance_from_arrays, load_instance, replace
-from proofs_check.lemmas import Part
+from proofs_check.instances import Instance, instance_arrays, instance_bytes, instance_from_arrays, load_instance, replace
+from proofs_check.library import Part, lemma_ids
+
+LEMMA_IDS = lemma_ids()
 from proofs_check.tolerance import ERROR, HOLDS, VIOLATED, judge, judge_part
 from proofs_check.traces import TraceSetting, simulate, trace_instances
 from proofs_check.verification import Budgets
@@ -103,8 +105,8 @@ def test_own_bounds_hold_on_traces_and_search(lemma, quick_trace_instances):
 def test_kill_rate_is_total_within_the_default_budget(quick_trace_instances):
     budget = Budgets.for_mode(quick=False).variant_search
     survivors = []
-    for claim in FALSE_VARIANTS:
-        check = refute(claim, quick_trace_instances[claim.lemma], budget, seed=0)
+    for claim in false_variant_claims():
+        check = refute(claim, quick_trace_instances[claim.lemma.id], budget, seed=0)
         if check.status != VIOLATED:
             survivors.append(claim.name)
         else:
@@ -131,7 +133,7 @@ def test_witness_round_trip(quick_trace_instances, tmp_path):
         (["bound", "--lemma", "bounded-signal", "--rhs", "foo*G"], "unknown symbol(s) foo"),
         (["bound", "--lemma", "bounded-signal", "--rhs", "2*(G"], "cannot parse"),
         (["bound", "--lemma", "bounded-signal", "--rhs", "__import__('os')"], "may only contain"),
-        (["bound", "--lemma", "nonsense", "--rhs", "G"], "invalid choice"),
+        (["bound", "--lemma", "nonsense", "--rhs", "G"], "unknown lemma 'nonsense'; allowed: bounded-signal"),
         (["bound", "--lemma", "bounded-signal", "--rhs", "G", "--budget", "-1"], "--budget"),
         (["tightness", "--lemma", "bounded-signal", "--budget", "0"], "--budget"),
     ],

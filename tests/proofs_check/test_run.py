@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from proofs_check.cli import main
-from proofs_check.instances import LEMMA_IDS
+from proofs_check.library import lemma_ids
 
 THEOREM_IDS = ("sync-convergence", "async-convergence", "iteration-complexity", "computation-density")
 
@@ -25,7 +25,7 @@ def quick_run(tmp_path_factory):
 def test_quick_run_holds_everywhere(quick_run):
     code, _, report = quick_run
     assert code == 0
-    assert [row["id"] for row in report["lemmas"]] == list(LEMMA_IDS)
+    assert [row["id"] for row in report["lemmas"]] == list(lemma_ids())
     for row in report["lemmas"]:
         assert row["status"] == "holds" and row["witness"] is None, row
         assert row["samples"] > 1000 and 0 < row["max_ratio"] <= 1 + 1e-9

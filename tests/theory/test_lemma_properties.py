@@ -8,12 +8,12 @@ import pytest
 from hypothesis import Phase, example, given, settings, target
 from hypothesis import strategies as st
 
-from proofs_check import lemmas
-from proofs_check.instances import LEMMA_IDS, Instance
+from proofs_check import library as lemmas
+from proofs_check.instances import Instance
+from proofs_check.strategies import instances
 from proofs_check.tolerance import HOLDS, judge_lemma, overall_status
 from theory import constants as theory_constants
 
-from tests.theory.strategies import instances
 
 
 def largest_ratio(verdicts) -> float:
@@ -31,7 +31,7 @@ def assert_lemma_holds(instance: Instance, model: lemmas.ConstantsModel = lemmas
     return ratio
 
 
-@pytest.mark.parametrize("lemma", LEMMA_IDS)
+@pytest.mark.parametrize("lemma", lemmas.lemma_ids())
 @given(data=st.data())
 def test_lemma_holds_on_random_networks(lemma, data):
     assert_lemma_holds(data.draw(instances(lemma)))

@@ -1,0 +1,247 @@
+"""The Python API: check a bound, measure a lemma's tightness, check a theorem, run the main job.
+
+Every function takes a lemma as a registered id or a `Lemma` object (a user's lemma need
+not be registered to be checked), and returns a result with `.status` ('holds',
+'violated' or 'error'), `.max_ratio` and `.witness` (None, or a `Witness` that can be
+saved and replayed). The commands `bound`, `tightness` and `run` are thin layers over it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+from proofs_check.builtin import builtin_settings
+from proofs_check.claims import Claim, candidate_claim, own_claim
+from proofs_check.engine import ClaimCheck, adversarial_check, check_instances
+from proofs_check.instances import Instance, instance_bytes, load_instance
+from proofs_check.library import Lemma, get_lemma
+from proofs_check.tolerance import HOLDS, overall_status
+from proofs_check.traces import simulate, trace_instances
+from proofs_check.witness import describe
+
+Progress = Callable[[Iterable, int], Iterable]
+
+
+def _no_progress(iterable: Iterable, total: int) -> Iterable:
+    return iterable
+
+
+@dataclass(frozen=True)
+class Witness:
+    """An instance at which a claim is violated or cannot be evaluated (NaN, inf, an exception)."""
+
+    instance: Instance
+    status: str
+    """'violated' or 'error'."""
+    part: str
+    """The inequality that broke."""
+    ratio: float
+    """lhs/rhs of that inequality (NaN for an error)."""
+
+    def save(self, path: str | Path) -> Path:
+        """Write the witness as an .npz that `replay` (and `load_witness`) read back bit for bit."""
+        from proofs_check.output import write_bytes
+
+        path = Path(path)
+        write_bytes(path, instance_bytes(self.instance))
+        return path
+
+    def describe(self) -> list[str]:
+        """Human-readable lines: the instance's network, data, versions and delays."""
+        return describe(self.instance)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of checking one claim (a lemma's bound, or a candidate right side)."""
+
+    lemma: str
+    claim: str
+    status: str
+    max_ratio: float
+    """Largest lhs/rhs seen (−inf if nothing could be checked)."""
+    samples: int
+    """Inequality entries checked."""
+    witness: Witness | None
+    check: ClaimCheck
+    """The engine's full record (ratios by source, the worst part, search statistics)."""
+
+    def as_dict(self, witness_path: Path | None = None) -> dict:
+        """The JSON object of `bound` and `tightness`."""
+        check = self.check
+        return {
+            "lemma": self.lemma,
+            "claim": self.claim,
+            "status": self.status,
+            "samples": self.samples,
+            "samples_by_source": check.sources,
+            "max_ratio": self.max_ratio,
+            "worst_part": check.worst_part,
+            "adversarial_search": check.search,
+            "witness": None
+            if self.witness is None
+            else {"path": None if witness_path is None else str(witness_path), "status": self.witness.status, "part": self.witness.part, "ratio": self.witness.ratio, "origin": self.witness.instance.origin},
+        }
+
+
+def result_of(check: ClaimCheck) -> CheckResult:
+    """A `CheckResult` from the engine's accumulated check."""
+    witness = None
+    if check.witness is not None:
+        witness = Witness(check.witness, check.witness_status, check.witness_part, check.witness_ratio)
+    return CheckResult(check.claim.lemma.id, check.claim.name, check.status, check.max_ratio, check.samples, witness, check)
+
+
+def _validated(budget: float, seed: int) -> None:
+    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not math.isfinite(budget) or budget <= 0:
+        raise ValueError(f"budget must be a finite number > 0 (units of 10,000 evaluations), got {budget!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+
+
+def check_on_traces(claim: Claim, seed: int, check: ClaimCheck, progress: Progress = _no_progress) -> ClaimCheck:
+    """The claim on the quick built-in traces, stopping at the first violation."""
+    settings = builtin_settings(quick=True, seed=seed)
+    for setting in progress(settings, len(settings)):
+        instance = trace_instances(simulate(setting), [claim.lemma]).get(claim.lemma.id)
+        if instance is not None:
+            check_instances(claim, [(instance, "trace")], check)
+            if check.status != HOLDS:
+                break
+    return check
+
+
+def check_bound(lemma: "str | Lemma", rhs: str, *, budget: float = 10, seed: int = 0, progress: Progress = _no_progress) -> CheckResult:
+    """Check `lhs ≤ rhs` for the lemma's left side: on the built-in simulator traces, then by
+    adversarial search (`budget` units of 10,000 evaluations). `rhs` is an expression in the
+    lemma's symbols (`proofs_check.library.BOUND_SYMBOLS`; `bound` is the lemma's own right side).
+
+    >>> import proofs_check
+    >>> proofs_check.check_bound("bounded-signal", "bound/omega_max", budget=1).status
+    'violated'
+    """
+    _validated(budget, seed)
+    claim = candidate_claim(get_lemma(lemma), rhs)
+    check = check_on_traces(claim, seed, ClaimCheck(claim), progress)
+    if check.status == HOLDS:
+        adversarial_check(claim, budget, seed, check, stop_at_violation=True)
+    return result_of(check)
+
+
+@dataclass(frozen=True)
+class TightnessResult:
+    """The largest lhs/rhs of a lemma's own bound: over every part, and for its headline quantity."""
+
+    lemma: str
+    status: str
+    max_ratio: float
+    witness: Witness | None
+    every_part: CheckResult
+    headline: CheckResult
+
+
+def tightness(lemma: "str | Lemma", *, budget: float = 10, seed: int = 0) -> TightnessResult:
+    """Adversarial search for the largest lhs/rhs of the lemma's own bound (half the budget over
+    every part, half over the headline). A ratio above 1 (confirmed in 50 digits) is a violation.
+
+    >>> import proofs_check
+    >>> result = proofs_check.tightness("box-invariance", budget=0.5)
+    >>> result.status, result.max_ratio <= 1 + 1e-9
+    ('holds', True)
+    """
+    _validated(budget, seed)
+    lemma = get_lemma(lemma)
+    every_part = result_of(adversarial_check(own_claim(lemma), budget / 2, seed))
+    headline = result_of(adversarial_check(candidate_claim(lemma, "bound"), budget / 2, seed))
+    status = overall_status_of((every_part.status, headline.status))
+    witness = every_part.witness or headline.witness
+    return TightnessResult(lemma.id, status, max(every_part.max_ratio, headline.max_ratio), witness, every_part, headline)
+
+
+def overall_status_of(statuses: Iterable[str]) -> str:
+    """'error' if any is an error, else 'violated' if any is violated, else 'holds'."""
+    statuses = set(statuses)
+    return "error" if "error" in statuses else "violated" if "violated" in statuses else HOLDS
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    """A saved witness re-checked: per part, the largest ratio and status."""
+
+    lemma: str
+    claim: str
+    status: str
+    parts: list[dict]
+    instance: Instance
+
+
+def replay(witness: "str | Path | Instance", rhs: str | None = None, *, lemma: "str | Lemma | None" = None) -> ReplayResult:
+    """Re-check a witness (a path to its .npz, or an instance) against its lemma's own bound,
+    or against a candidate right side `rhs`. The lemma is the one the witness names (it must be
+    registered), unless `lemma` is given."""
+    instance = witness if isinstance(witness, Instance) else load_instance(Path(witness))
+    lemma = get_lemma(instance.lemma if lemma is None else lemma)
+    claim = candidate_claim(lemma, rhs) if rhs else own_claim(lemma)
+    verdicts = claim.judge(instance)
+    parts = [
+        {"part": v.name, "layer": v.layer, "max_ratio": float(v.ratio.max()) if v.ratio.size else None, "status": overall_status([v])}
+        for v in verdicts
+    ]
+    return ReplayResult(lemma.id, claim.name, overall_status(verdicts), parts, instance)
+
+
+def check_theorem(id: str, rhs: str | None = None, *, quick: bool = False, seed: int = 0):
+    """Check a theorem of MODEL.md §5 (`sync-convergence`, `async-convergence`,
+    `iteration-complexity`, `computation-density`) against simulation; `rhs` may scale the
+    convergence bound (an expression `c*bound` with a constant c > 0).
+
+    Returns a `TheoremResult` (`.status`, `.lhs`, `.rhs`, `.details`).
+    """
+    from proofs_check import theorems
+
+    if id not in theorems.THEOREM_IDS:
+        raise ValueError(f"unknown theorem {id!r}; allowed: {', '.join(theorems.THEOREM_IDS)}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    scale = 1.0 if rhs is None else _bound_scale(rhs)
+    if id in theorems.CONVERGENCE_IDS:
+        return theorems.check_convergence(id, quick=quick, seed=seed, rhs_scale=scale)
+    if rhs is not None:
+        raise ValueError(f"{id} takes no rhs: it compares exact exponents and densities")
+    if id == "iteration-complexity":
+        return theorems.check_iteration_complexity()
+    return theorems.check_computation_density()
+
+
+def _bound_scale(rhs: str) -> float:
+    """c for an expression c*bound (c a positive constant)."""
+    import sympy as sp
+
+    from proofs_check.candidates import parse_candidate
+
+    expression = parse_candidate(rhs).expression
+    scale = sp.simplify(expression / sp.Symbol("bound"))
+    if scale.free_symbols or not scale.is_positive:
+        raise ValueError(f"rhs {rhs!r}: a theorem's right side can only be a positive multiple of 'bound' (e.g. '0.5*bound')")
+    return float(scale)
+
+
+def verify(*, quick: bool = False, seed: int = 0, out: str | Path | None = None) -> dict:
+    """The main job (`run`): every registered lemma and every theorem on the built-in models;
+    returns what report.json holds, and writes report.json, tables and figures when `out` is given."""
+    import time
+
+    from proofs_check.report import build_report, write_outputs
+    from proofs_check.verification import verify as run_verification
+
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    start = time.perf_counter()
+    result = run_verification(bool(quick), seed)
+    report = build_report(result, time.perf_counter() - start)
+    if out is not None:
+        write_outputs(Path(out), result, report)
+    return report

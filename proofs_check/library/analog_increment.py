@@ -1,0 +1,87 @@
+"""Analog increment (MODEL.md §4): one ALD update moves the weights by at most 2αG.
+
+`||W^{(k+1)} − W^{(k)}||_F ≤ α(1 + ||W^{(k)}||_inf/τ) ||g̃_k||_F ≤ 2αG` under box invariance.
+"""
+
+from __future__ import annotations
+
+from proofs_check.instances import Instance
+from proofs_check.library.base import Evaluation, FalseVariant, Lemma, Part, rows_within_box
+from proofs_check.library.context import Context, maximum
+from theory import symbols as S
+from theory.constants import symbolic_constants as constants
+from theory.statements import Statement, StatementPart
+
+STATEMENT = Statement(
+    paper_label=None,
+    title="one analog update moves the weights by at most 2αG",
+    hypotheses=("||W^{(k)}||_inf ≤ W_max ≤ τ", "||g̃_k||_F ≤ G"),
+    parts=(
+        StatementPart("||W⁺ − W||_F ≤ α(1 + W_max/τ) G", r"\|W^{(k+1)} - W^{(k)}\|_F", lambda M: (S.alpha.symbol * (1 + S.W_max.symbol / S.tau.symbol) * constants(M).G,), False),
+        StatementPart("||W⁺ − W||_F ≤ 2αG", r"\|W^{(k+1)} - W^{(k)}\|_F", lambda M: (2 * S.alpha.symbol * constants(M).G,), False),
+    ),
+    headline="||W⁺ − W||_F ≤ 2αG",
+)
+
+
+class AnalogIncrement(Lemma):
+    """||W⁺ − W||_F ≤ α(1 + ||W||_inf/τ)||g||_F ≤ 2αG for one device update."""
+
+    id = "analog-increment"
+    statement = STATEMENT
+    builtin = True
+    micro_batch = True
+    perturbations = ("f",)
+    false_variants = (
+        FalseVariant("missing factor", "||W⁺ − W||_F ≤ αG (the factor 2 missing)", rhs="alpha*G"),
+        FalseVariant("exponent off by one", "||W⁺ − W||_F ≤ 2α²G", rhs="2*alpha**2*G"),
+    )
+
+    def evaluate_at(self, c: Context) -> Evaluation:
+        ar, layers, instance = c.ar, c.instance.layers, c.instance
+        W_f = c.weights(instance.forward_weights or instance.weights)
+        W_b = c.weights(instance.backward_weights or instance.weights)
+        gradient = c.weights(instance.gradient) if instance.gradient is not None else c.micro_batch_gradient(W_f, W_b)
+        omega = c.omega(c.W, W_f, W_b)
+        X, Y = c.micro_batch_X(), c.micro_batch_Y()
+        G_ell = c.G_ell(omega, X, Y)
+        signal = c.signal(omega, X, G_ell)
+        alpha, tau = c.scalar(instance.alpha), c.scalar(instance.tau)
+        updated = c.device_step(c.W, gradient)
+        steps = [ar.norm(u - w, (-2, -1))[..., None] for u, w in zip(updated, c.W)]
+        gradient_norms = [ar.norm(g, (-2, -1))[..., None] for g in gradient]
+        largest = [ar.max_abs(w)[..., None] for w in c.W]
+        parts = [
+            Part("||W⁺_m − W_m||_F ≤ α(1 + ||W_m||_inf/τ)||g_m||_F", steps[m], alpha * (1 + largest[m] / tau) * gradient_norms[m], m + 1)
+            for m in range(layers)
+        ]
+        step = ar.sqrt(sum(s * s for s in steps))
+        W_inf = largest[0]
+        for value in largest[1:]:
+            W_inf = maximum(W_inf, value)
+        g_norm = ar.sqrt(sum(g * g for g in gradient_norms))
+        middle = alpha * (1 + W_inf / tau) * g_norm
+        parts.append(Part("||W⁺ − W||_F ≤ α(1 + ||W||_inf/τ)||g||_F", step, middle))
+        headline = Part("||W⁺ − W||_F ≤ 2αG", step, 2 * alpha * signal.G)
+        parts.append(Part("α(1 + ||W||_inf/τ)||g||_F ≤ 2αG", middle, 2 * alpha * signal.G))
+        parts.append(headline)
+        symbols = c.bound_symbols(omega, X, Y, G_ell, signal, c.smoothness(omega, X, G_ell), headline.rhs)
+        symbols["W_max"] = 0 * X + W_inf
+        return Evaluation(self.id, parts, headline, symbols, c.statement_values(omega, X, G_ell, W_max=W_inf))
+
+    def assumptions_hold(self, instance: Instance):
+        """The weights before the update lie in the device box (||W^{(k)}||_inf ≤ τ)."""
+        return rows_within_box(instance, instance.weights, strict=False)
+
+    def from_trace(self, view) -> Instance:
+        """The update W^{(k)} → W^{(k+1)} with the applied gradient g̃_k and trace-level bounds."""
+        bounds = view.bounds
+        return Instance(
+            self.id, weights=view.current, gradient=view.applied, omega=bounds["omega"], X=bounds["X"], Y=bounds["Y"], **view.common
+        )
+
+    def build_search_instance(self, structure, weights, parts, common) -> Instance:
+        return Instance(self.id, weights=weights, forward_weights=self.perturbed(structure, weights, parts, "f"), **common)
+
+
+LEMMA = AnalogIncrement()

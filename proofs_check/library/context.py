@@ -1,0 +1,282 @@
+"""An instance seen in one arithmetic: the quantities every lemma's sides are built from.
+
+`Context` converts an `Instance` into the working arithmetic (float64, or mpmath at 50
+digits for near ties) and offers the network's passes, per-sample gradients, norms and
+the bounds measured on the instance. Built-in evaluators and user lemmas' left sides use
+the same object, so a user's left side is re-evaluated in 50 digits like the built-ins'.
+Every array may carry leading batch axes (all updates of a trace, a search population).
+"""
+
+from __future__ import annotations
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+from numerics import network
+from numerics.activations import ACTIVATIONS
+from numerics.devices import AsymmetricLinearDevice, DigitalDevice
+from numerics.losses import LOSSES
+from proofs_check.instances import Instance
+from proofs_check.precision import FLOAT64, Arithmetic
+from theory.constants import (
+    ACTIVATION_CONSTANTS,
+    LOSS_CONSTANTS,
+    gamma_matrix,
+    loss_gradient_bound,
+    signal_constants,
+    stability_constants,
+    symmetric_gamma,
+)
+
+Array = np.ndarray
+
+
+def amax(values, axis=None) -> Array:
+    """np.max that returns an array (object reductions otherwise give bare mpmath numbers)."""
+    return np.asarray(np.max(values, axis=axis))
+
+
+def asum(values, axis=None) -> Array:
+    """np.sum that returns an array, likewise."""
+    return np.asarray(np.sum(values, axis=axis))
+
+
+def maximum(first, second) -> Array:
+    """np.maximum that returns an array, likewise."""
+    return np.asarray(np.maximum(first, second))
+
+
+def exact(arithmetic: Arithmetic, value: sp.Expr):
+    """A sympy constant in the working arithmetic."""
+    if arithmetic is FLOAT64:
+        return float(value)
+    return mpmath.mpf(str(sp.N(value, 70)))
+
+
+class ConstantsModel:
+    """The recursions right sides come from: MODEL.md's (`EXACT`), or a deliberately
+    modified one (a false variant that the engine must refute)."""
+
+    def __init__(self, name: str, signal=signal_constants, stability=stability_constants, ignore_delays: bool = False) -> None:
+        self.name = name
+        self.signal = signal
+        """(ω, X, L_φ, G_ℓ, sqrt) ↦ SignalConstants."""
+        self.stability = stability
+        """(ω, X, L_φ, S_φ, L_ℓ, G_ℓ, u^f, u^b, sqrt) ↦ StabilityConstants."""
+        self.ignore_delays = ignore_delays
+        """Treat every measured delay as 0 in the right sides (the delay ignored)."""
+
+    def __repr__(self) -> str:
+        return f"ConstantsModel({self.name!r})"
+
+
+EXACT = ConstantsModel("MODEL.md")
+
+
+class Context:
+    """The instance converted into the working arithmetic, with its passes and measured bounds.
+
+    Attributes: `instance`, `ar` (the arithmetic), `x`, `y`, `W` (weights), `batch` (the
+    leading batch shape), `activation`, `loss`, and the constants `L_phi`, `S_phi`, `L_ell`.
+    """
+
+    def __init__(self, instance: Instance, arithmetic: Arithmetic = FLOAT64, model: ConstantsModel = EXACT) -> None:
+        self.instance = instance
+        self.ar = arithmetic
+        self.model = model
+        self.activation = arithmetic.activation(ACTIVATIONS[instance.activation])
+        self.loss = arithmetic.loss(LOSSES[instance.loss])
+        L_phi, S_phi = ACTIVATION_CONSTANTS[instance.activation]
+        self.L_phi, self.S_phi = exact(arithmetic, L_phi), exact(arithmetic, S_phi)
+        self.L_ell = exact(arithmetic, LOSS_CONSTANTS[instance.loss])
+        self.batch = instance.inputs.shape[:-2]
+        self.x = arithmetic.convert(instance.inputs)
+        if LOSSES[instance.loss].integer_targets:
+            self.y = np.asarray(instance.targets).astype(np.int64)
+        else:
+            self.y = arithmetic.convert(instance.targets)
+        self.W = self.weights(instance.weights)
+
+    # ------------------------------------------------------------------ arithmetic
+
+    def weights(self, weights) -> tuple[Array, ...]:
+        """A weight tuple in the working arithmetic."""
+        return tuple(self.ar.convert(w) for w in weights)
+
+    def norm(self, values: Array, axes: int | tuple[int, ...] = -1) -> Array:
+        """Euclidean norm over `axes` (Frobenius for two axes)."""
+        return self.ar.norm(values, axes)
+
+    def spectral_norm(self, matrices: Array) -> Array:
+        """||W||_2 over the last two axes."""
+        return self.ar.spectral_norm(matrices)
+
+    def sqrt(self, values: Array) -> Array:
+        return self.ar.sqrt(values)
+
+    def scalar(self, value) -> Array:
+        """A scalar or per-batch value, shaped [batch..., 1] to broadcast against samples."""
+        array = np.asarray(value, dtype=float)
+        converted = self.ar.convert(np.broadcast_to(array, self.batch).copy())
+        return converted[..., None]
+
+    # ------------------------------------------------------------------ the network
+
+    def forward(self, weights=None) -> network.ForwardPass:
+        """The forward pass (pre-activations z_m, layer inputs a_{m−1}, output z_M) with `weights` (default W)."""
+        return network.forward(self.W if weights is None else weights, self.x, self.activation)
+
+    def passes(self, forward_weights=None, backward_weights=None):
+        """(forward pass, deltas δ_m) of the (possibly mixed) pass: forward with W^f, backward MVMs with W^b."""
+        forward_weights = self.W if forward_weights is None else forward_weights
+        backward_weights = forward_weights if backward_weights is None else backward_weights
+        forward_pass = network.forward(forward_weights, self.x, self.activation)
+        deltas = network.backward(forward_pass, self.y, backward_weights, self.activation, self.loss)
+        return forward_pass, deltas
+
+    def per_sample_gradients(self, forward_pass, deltas) -> list[Array]:
+        """∇_{W_m} f = δ_m a_{m−1}^T per sample, [batch..., samples, d_m, d_{m−1}] per layer."""
+        return [network.per_sample_weight_gradients(d, a) for d, a in zip(deltas, forward_pass.layer_inputs)]
+
+    def micro_batch_gradient(self, forward_weights=None, backward_weights=None) -> tuple[Array, ...]:
+        """The micro-batch gradient (mean over samples) of the mixed pass."""
+        return tuple(network.gradients_from_pass(*self.passes(forward_weights, backward_weights)))
+
+    def total_norm(self, per_layer: list[Array], axes=(-2, -1)) -> Array:
+        """sqrt(Σ_m ||q_m||²) over the layers."""
+        return self.ar.sqrt(sum(asum(g * g, axis=axes) for g in per_layer))
+
+    # ------------------------------------------------------------------ measured bounds
+
+    def per_sample_X(self) -> Array:
+        """X: the instance's, or ||x|| per sample."""
+        if self.instance.X is not None:
+            return self.scalar(self.instance.X)
+        return self.ar.norm(self.x, -1)
+
+    def per_sample_Y(self) -> Array:
+        """Y: the instance's, or ||y|| per sample (1 for class labels)."""
+        if self.instance.Y is not None:
+            return self.scalar(self.instance.Y)
+        if LOSSES[self.instance.loss].integer_targets:
+            return self.ar.convert(np.ones(self.y.shape))
+        return self.ar.norm(self.y, -1)
+
+    def micro_batch_X(self) -> Array:
+        """X for a micro-batch quantity: the instance's, or the largest ||x|| of the micro-batch."""
+        if self.instance.X is not None:
+            return self.scalar(self.instance.X)
+        return amax(self.ar.norm(self.x, -1), axis=-1)[..., None]
+
+    def micro_batch_Y(self) -> Array:
+        """Y for a micro-batch quantity, likewise."""
+        if self.instance.Y is not None:
+            return self.scalar(self.instance.Y)
+        return amax(self.per_sample_Y(), axis=-1)[..., None]
+
+    def omega(self, *weight_sets) -> Array:
+        """ω [batch..., 1, M]: the instance's, or the largest spectral norm over the weight sets."""
+        if self.instance.omega is not None:
+            return self.ar.convert(np.asarray(self.instance.omega, dtype=float))[..., None, :]
+        norms = []
+        for m in range(self.instance.layers):
+            candidates = [self.ar.spectral_norm(weights[m]) for weights in weight_sets]
+            largest = candidates[0]
+            for candidate in candidates[1:]:
+                largest = maximum(largest, candidate)
+            norms.append(largest)
+        return np.stack(norms, -1)[..., None, :]
+
+    def G_ell(self, omega: Array, X: Array, Y: Array) -> Array:
+        """G_ℓ: the bound on ||∇_z ℓ|| over the reachable outputs ||z_M|| ≤ Z_M."""
+        Z = self.model.signal(omega, X, self.L_phi, 1 + 0 * X, sqrt=self.ar.sqrt).Z
+        return loss_gradient_bound(self.instance.loss, Z, Y, sqrt=self.ar.sqrt)
+
+    def signal(self, omega: Array, X: Array, G_ell: Array):
+        """A_m, Z_M, Δ_m, G_m, G of the bounded-signal lemma (from the constants model)."""
+        return self.model.signal(omega, X, self.L_phi, G_ell, sqrt=self.ar.sqrt)
+
+    def stability(self, omega: Array, X: Array, G_ell: Array, u_f: Array, u_b: Array):
+        """ζ_m, e_m, ε_m, γ_m of the signal-stability lemma for gaps (u^f, u^b)."""
+        return self.model.stability(omega, X, self.L_phi, self.S_phi, self.L_ell, G_ell, u_f, u_b, sqrt=self.ar.sqrt)
+
+    def frobenius_gaps(self, first, second) -> Array:
+        """||W_m − W'_m||_F per layer, [batch..., M]."""
+        return np.stack([self.ar.norm(a - b, (-2, -1)) for a, b in zip(first, second)], -1)
+
+    def largest_entry(self, weights) -> Array:
+        """||W||_inf = max_m ||W_m||_inf, [batch..., 1]."""
+        largest = self.ar.max_abs(weights[0])
+        for w in weights[1:]:
+            largest = maximum(largest, self.ar.max_abs(w))
+        return largest[..., None]
+
+    def smoothness(self, omega: Array, X: Array, G_ell: Array) -> Array:
+        """L = ||Γ_sym||_2 per entry."""
+        matrix = symmetric_gamma(gamma_matrix(omega, X, self.L_phi, self.S_phi, self.L_ell, G_ell, self.model.stability))
+        return self.ar.spectral_norm(matrix)
+
+    def bound_symbols(self, omega, X, Y, G_ell, signal, L, headline_rhs) -> dict[str, Array]:
+        """Values of the symbols every lemma offers a candidate right side (CONTRACT.md `bound`),
+        broadcast against the per-sample shape; `D`, `u_f`, `u_b` are 0 unless a lemma sets them."""
+        instance = self.instance
+        omega_layers = omega[..., 0, :]
+        W_max = self.largest_entry(self.W) if instance.W_max is None else self.scalar(instance.W_max)
+        product = omega_layers[..., 0]
+        for m in range(1, instance.layers):
+            product = product * omega_layers[..., m]
+        zero = 0 * X
+        return {
+            "M": zero + instance.layers,
+            "alpha": zero + self.scalar(instance.alpha),
+            "tau": zero + self.scalar(instance.tau),
+            "W_max": zero + W_max,
+            "X": zero + X,
+            "Y": zero + Y,
+            "L_phi": zero + self.L_phi,
+            "S_phi": zero + self.S_phi,
+            "L_ell": zero + self.L_ell,
+            "G_ell": zero + G_ell,
+            "omega_max": zero + amax(omega_layers, axis=-1)[..., None],
+            "omega_prod": zero + np.asarray(product)[..., None],
+            "D": zero,
+            "u_f": zero,
+            "u_b": zero,
+            "G": zero + signal.G,
+            "L": zero + L,
+            "bound": zero + headline_rhs,
+        }
+
+    def statement_values(self, omega, X, G_ell, **extra) -> dict[str, Array]:
+        """Values of the statement's symbols (theory.symbols names: omega_m, X, L_phi, ...),
+        for evaluating the sympy right sides at this instance (the formula path). Per-layer
+        quantities (ω and the `u_f`, `u_b`, `d_f`, `d_b` of `extra`) come as [batch..., 1, M]."""
+        zero = 0 * X
+        values = {
+            "X": X,
+            "L_phi": zero + self.L_phi,
+            "S_phi": zero + self.S_phi,
+            "L_ell": zero + self.L_ell,
+            "G_ell": zero + G_ell,
+            "alpha": zero + self.scalar(self.instance.alpha),
+            "tau": zero + self.scalar(self.instance.tau),
+        }
+        values |= {f"omega_{m + 1}": zero + omega[..., m] for m in range(self.instance.layers)}
+        for name, value in extra.items():
+            value = np.asarray(value)
+            if name in ("u_f", "u_b", "d_f", "d_b"):
+                values |= {f"{name}_{m + 1}": zero + value[..., m] for m in range(self.instance.layers)}
+            else:
+                values[name] = zero + value
+        return values
+
+    def device_step(self, weights, gradient) -> tuple[Array, ...]:
+        """W⁺ for every layer with the instance's device: ALD for finite τ, digital SGD for τ = ∞."""
+        tau = np.asarray(self.instance.tau, dtype=float)
+        alpha = self.ar.convert(np.broadcast_to(np.asarray(self.instance.alpha, dtype=float), self.batch).copy())[..., None, None]
+        if np.all(np.isinf(tau)):
+            device = DigitalDevice()
+        else:
+            device = AsymmetricLinearDevice(tau=np.broadcast_to(tau, self.batch).copy()[..., None, None])
+        return tuple(device.update(w, g, alpha) for w, g in zip(weights, gradient))
