@@ -1,4 +1,4 @@
-"""Side effects at the command-line edge: atomic file writes, JSON, progress bars."""
+"""Side effects at the command-line edge: atomic file writes, JSON, terminal tables, progress bars."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import math
 import os
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence, TextIO
 
 import numpy as np
 from tqdm import tqdm
@@ -102,3 +103,60 @@ def progress_bar(description: str) -> Callable[[Iterable, int], Iterable]:
 def print_json(value: Any) -> None:
     """One JSON object on stdout."""
     print(json_text(value))
+
+
+MISSING = "--"
+"""How a table prints a None cell (NaN and ±inf print as nan, inf, -inf)."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """A table column: its header, its alignment ("left" for text, "right" for numbers) and
+    the format spec of its numeric cells (e.g. ".6g"; "" is str). Other cells print as str."""
+
+    header: str
+    align: str = "left"
+    format: str = ""
+
+    def __post_init__(self) -> None:
+        if self.align not in ("left", "right"):
+            raise ValueError(f"align must be 'left' or 'right', got {self.align!r}")
+
+
+def _cell(value: Any, spec: str) -> str:
+    if value is None:
+        return MISSING
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return str(value)
+    if not math.isfinite(value):
+        return "nan" if math.isnan(value) else "inf" if value > 0 else "-inf"
+    return format(value, spec)
+
+
+def format_table(columns: Sequence[Column | str], rows: Iterable[Sequence[Any]]) -> str:
+    """The table as text: the headers, a rule of dashes, then one line per row.
+
+    A plain string column is a left-aligned text column. Each column is as wide as its
+    widest cell, header included (one position per character); columns are two spaces
+    apart and trailing spaces are dropped.
+    """
+    columns = [Column(column) if isinstance(column, str) else column for column in columns]
+    lines = [[column.header for column in columns]]
+    for row in rows:
+        if len(row) != len(columns):
+            raise ValueError(f"a row has {len(row)} cells for {len(columns)} columns: {row!r}")
+        lines.append([_cell(value, column.format) for value, column in zip(row, columns)])
+    widths = [max(len(line[index]) for line in lines) for index in range(len(columns))]
+    lines.insert(1, ["-" * width for width in widths])
+    return "\n".join(
+        "  ".join(text.ljust(width) if column.align == "left" else text.rjust(width) for text, width, column in zip(line, widths, columns)).rstrip()
+        for line in lines
+    )
+
+
+def print_table(columns: Sequence[Column | str], rows: Iterable[Sequence[Any]], *, title: str | None = None, stream: TextIO | None = None) -> None:
+    """Print format_table(columns, rows) to `stream` (default stdout), after `title` if given."""
+    stream = sys.stdout if stream is None else stream
+    if title is not None:
+        print(title, file=stream)
+    print(format_table(columns, rows), file=stream)

@@ -10,7 +10,7 @@ import argparse
 
 import sympy as sp
 
-from proofs_check.output import print_json
+from proofs_check.output import print_json, print_table
 from theory import complexity
 from theory.convergence import to_latex
 
@@ -74,10 +74,7 @@ def _print_table(summary: dict) -> None:
         ("K from the O-form bound", summary["o_form_iterations"]["text"]),
         ("asymptotic floor", summary["asymptotic_floor"]["text"]),
     ]
-    print(f"schedule {summary['schedule']} ({summary['theorem']})")
-    width = max(len(name) for name, _ in rows)
-    for name, value in rows:
-        print(f"  {name:<{width}}  {value}")
+    print_table(["quantity", "expression"], rows, title=f"schedule {summary['schedule']} ({summary['theorem']})")
 
 
 def run(arguments: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ from numerics.activations import ACTIVATIONS
 from numerics.losses import LOSSES
 from proofs_check.arguments import nonnegative_float, nonnegative_float_list, positive_float, positive_int_list
 from proofs_check.errors import UsageError
-from proofs_check.output import print_json
+from proofs_check.output import Column, print_json, print_table
 from theory.constants import ACTIVATION_CONSTANTS, LOSS_CONSTANTS, formula_path, loss_gradient_bound
 
 
@@ -73,9 +73,10 @@ def run(arguments: argparse.Namespace) -> int:
         print_json(result)
         return 0
     print(f"constants of MODEL.md §4 for dims {arguments.dims} ({arguments.activation}, {arguments.loss})")
-    print(f"  L_phi = {result['L_phi']:.6g}, S_phi = {result['S_phi']:.6g}, L_ell = {result['L_ell']:.6g}, G_ell = {result['G_ell']:.6g}")
-    print(f"  {'m':>3} {'omega_m':>12} {'A_{m-1}':>12} {'Delta_m':>12} {'G_m':>12}")
-    for m in range(layers):
-        print(f"  {m + 1:>3} {arguments.omega[m]:>12.6g} {result['A'][m]:>12.6g} {result['Delta'][m]:>12.6g} {result['G_layers'][m]:>12.6g}")
-    print(f"  Z_M = {result['Z']:.6g}   G = {result['G']:.6g}   L = ||Gamma_sym||_2 = {result['L']:.6g}")
+    print(f"L_phi = {result['L_phi']:.6g}, S_phi = {result['S_phi']:.6g}, L_ell = {result['L_ell']:.6g}, G_ell = {result['G_ell']:.6g}")
+    print_table(
+        [Column("m", "right")] + [Column(header, "right", ".6g") for header in ("omega_m", "A_{m-1}", "Delta_m", "G_m")],
+        [(m + 1, arguments.omega[m], result["A"][m], result["Delta"][m], result["G_layers"][m]) for m in range(layers)],
+    )
+    print(f"Z_M = {result['Z']:.6g}   G = {result['G']:.6g}   L = ||Gamma_sym||_2 = {result['L']:.6g}")
     return 0

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from proofs_check.arguments import nonnegative_int
 from proofs_check.errors import UsageError
-from proofs_check.output import print_json, progress_bar, write_figure, write_json, write_text
+from proofs_check.output import Column, print_json, print_table, progress_bar, write_figure, write_json, write_text
 
 DEFAULT_OUT = Path("results/experiments")
 MAX_SEEDS = 64
@@ -123,24 +123,33 @@ def _print_figure4(summary: dict, out: Path) -> None:
 
     config = summary["config"]
     main = config["main_stages"]
-    print(f"figure4: digits MLP, M = {main} for the accuracy rows, {config['seeds']} seeds, {config['epochs']} epochs, target {config['target']}")
-    print(f"{'device':<9}{'schedule':<9}{'final accuracy':>22}{'epochs to target':>22}{'slots to target':>26}")
+    accuracy = []
     for device in DEVICES:
         for schedule in ("single", "wop", "sp", "ap", "control"):
             row = find(summary["runs"], stages=main, schedule=schedule, device=device)
-            print(f"{device:<9}{schedule:<9}{_fmt(row['final_accuracy_summary']):>22}{_fmt(row['epochs_to_target_summary'], 2):>22}{_fmt(row['slots_to_target_summary'], 0):>26}")
+            accuracy.append((device, schedule, _fmt(row["final_accuracy_summary"]), _fmt(row["epochs_to_target_summary"], 2), _fmt(row["slots_to_target_summary"], 0)))
+    print_table(
+        ["device", "schedule"] + [Column(header, "right") for header in ("final accuracy", "epochs to target", "slots to target")],
+        accuracy,
+        title=f"figure4: digits MLP, M = {main} for the accuracy rows, {config['seeds']} seeds, {config['epochs']} epochs, target {config['target']}",
+    )
     print()
-    print(f"{'M':>2}  {'SP thr':>7} {'closed':>7}  {'AP thr':>7} {'closed':>7}  {'AP time-to-acc (digital)':>26}  {'AP time-to-acc (ALD)':>22}  {'AP-SP acc (digital)':>20}  {'AP-SP acc (ALD)':>17}  {'AP-control (ALD)':>17}")
+    speed_up = []
     for stages in config["stages"]:
         sp = find(summary["throughput"], stages=stages, schedule="sp")
         ap = find(summary["throughput"], stages=stages, schedule="ap")
         tta = [find(summary["time_to_accuracy"], stages=stages, schedule="ap", device=d)["summary"] for d in DEVICES]
         gap = [find(summary["ap_minus_sp"], stages=stages, device=d)["final_accuracy_gap_summary"] for d in DEVICES]
         stale = find(summary["ap_minus_sp"], stages=stages, device="ald")["staleness_final_accuracy_gap_summary"]
-        print(
-            f"{stages:>2}  {sp['speed_up']:>7.3f} {sp['closed_form']:>7.3f}  {ap['speed_up']:>7.3f} {ap['closed_form']:>7.3f}  "
-            f"{_fmt(tta[0], 2):>26}  {_fmt(tta[1], 2):>22}  {_fmt(gap[0], 4):>20}  {_fmt(gap[1], 4):>17}  {_fmt(stale, 4):>17}"
+        speed_up.append(
+            (stages, sp["speed_up"], sp["closed_form"], ap["speed_up"], ap["closed_form"], _fmt(tta[0], 2), _fmt(tta[1], 2), _fmt(gap[0], 4), _fmt(gap[1], 4), _fmt(stale, 4))
         )
+    print_table(
+        [Column("M", "right")]
+        + [Column(header, "right", ".3f") for header in ("SP thr", "closed", "AP thr", "closed")]
+        + [Column(header, "right") for header in ("AP time-to-acc (digital)", "AP time-to-acc (ALD)", "AP-SP acc (digital)", "AP-SP acc (ALD)", "AP-control (ALD)")],
+        speed_up,
+    )
     checks = summary["checks"]
     print(f"throughput vs closed forms: worst relative difference {checks['throughput_worst_relative_difference']:.4f} (tolerance {checks['throughput_tolerance']})")
     print(f"wrote {out / 'figure4.png'}, {out / 'figure4.json'}, {out / 'figure4_accuracy.tex'}, {out / 'figure4_speed_up.tex'}, {out / 'figure4_gaps.tex'} in {summary['timing']['elapsed_seconds']} s")
@@ -176,27 +185,37 @@ def _rates(arguments: argparse.Namespace) -> int:
 
 
 def _print_rates(summary: dict, out: Path) -> None:
-    print(f"{'':<4}{'K':>7}{'alpha':>11}{'measured (mean ± std)':>28}{'rhs':>11}{'rhs/measured':>14}")
-    for row in summary["rate"]:
-        lhs = row["lhs"]
-        print(f"{row['schedule'].upper():<4}{row['K']:>7}{row['alpha']:>11.3e}{lhs['mean']:>17.4e} ± {lhs['std']:<8.2e}{row['rhs']:>11.4g}{row['rhs_over_lhs']:>14.4g}")
-    for schedule, slope in summary["rate_slopes"].items():
-        print(f"{schedule.upper()} slope vs K: measured {slope['lhs']:.3f}, rhs {slope['rhs']:.3f}, vanishing part {slope['vanishing_part']:.3f} (reference {slope['reference']})")
+    print_table(
+        [
+            "schedule", Column("K", "right"), Column("alpha", "right", ".3e"), Column("measured mean", "right", ".4e"),
+            Column("std", "right", ".2e"), Column("rhs", "right", ".4g"), Column("rhs/measured", "right", ".4g"),
+        ],
+        [(row["schedule"].upper(), row["K"], row["alpha"], row["lhs"]["mean"], row["lhs"]["std"], row["rhs"], row["rhs_over_lhs"]) for row in summary["rate"]],
+    )
     print()
-    print(f"{'sigma':>8}{'tau':>8}{'W_max':>8}{'plateau':>12}{'excess (mean ± std)':>26}{'formula':>11}{'formula/excess':>16}")
-    for run in summary["floor"]:
-        for row in run["rows"]:
-            excess = row["excess"]
-            ratio = "--" if row["formula_over_excess"] is None else f"{row['formula_over_excess']:.4g}"
-            print(f"{row['sigma']:>8.3g}{row['tau']:>8.3g}{row['W_max']:>8.3f}{row['plateau']['mean']:>12.3e}{excess['mean']:>15.3e} ± {excess['std']:<8.1e}{row['formula']:>11.3e}{ratio:>16}")
-    for row in summary["floor_slopes"]["tau"]:
-        print(f"floor slope vs tau at sigma_n={row['sigma_noise']:g}: excess {_slope(row['excess'])}, formula {_slope(row['formula'])} (nominal -2)")
-    for row in summary["floor_slopes"]["sigma"]:
-        print(f"floor slope vs sigma at tau={row['tau_factor']:g}*||W*||_inf: excess {_slope(row['excess'])}, formula {_slope(row['formula'])} (nominal +2)")
+    print_table(
+        ["slope vs K"] + [Column(header, "right", ".3f") for header in ("measured", "rhs", "vanishing part")] + [Column("reference", "right", "g")],
+        [(schedule.upper(), slope["lhs"], slope["rhs"], slope["vanishing_part"], slope["reference"]) for schedule, slope in summary["rate_slopes"].items()],
+    )
+    print()
+    print_table(
+        [
+            Column("sigma", "right", ".3g"), Column("tau", "right", ".3g"), Column("W_max", "right", ".3f"), Column("plateau", "right", ".3e"),
+            Column("excess mean", "right", ".3e"), Column("std", "right", ".1e"), Column("formula", "right", ".3e"), Column("formula/excess", "right", ".4g"),
+        ],
+        [
+            (row["sigma"], row["tau"], row["W_max"], row["plateau"]["mean"], row["excess"]["mean"], row["excess"]["std"], row["formula"], row["formula_over_excess"])
+            for run in summary["floor"]
+            for row in run["rows"]
+        ],
+    )
+    print()
+    slopes = summary["floor_slopes"]
+    print_table(
+        ["floor slope"] + [Column(header, "right", ".3f") for header in ("excess", "formula")] + [Column("nominal", "right", "+g")],
+        [(f"vs tau at sigma_n={row['sigma_noise']:g}", row["excess"], row["formula"], row["nominal"]) for row in slopes["tau"]]
+        + [(f"vs sigma at tau={row['tau_factor']:g}*||W*||_inf", row["excess"], row["formula"], row["nominal"]) for row in slopes["sigma"]],
+    )
     checks = summary["checks"]
     print(f"measured below the theorem's right side everywhere: {checks['measured_below_bound_everywhere']}; hypotheses met: {checks['hypotheses_hold_everywhere']}")
     print(f"wrote {out / 'rates.png'}, {out / 'rates.json'}, {out / 'rates_rate.tex'}, {out / 'rates_floor.tex'}, {out / 'rates_slopes.tex'} in {summary['timing']['elapsed_seconds']} s")
-
-
-def _slope(value) -> str:
-    return "--" if value is None else f"{value:.3f}"

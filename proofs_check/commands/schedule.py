@@ -11,7 +11,7 @@ from pathlib import Path
 from numerics.schedules import SCHEDULE_NAMES, build_schedule
 from proofs_check.arguments import positive_int
 from proofs_check.errors import UsageError
-from proofs_check.output import print_json, write_figure
+from proofs_check.output import Column, print_json, print_table, write_figure
 from proofs_check.schedule_summary import schedule_summary
 
 
@@ -43,10 +43,14 @@ def run(arguments: argparse.Namespace) -> int:
     if arguments.json:
         print_json(summary)
     else:
-        print(f"schedule {record.schedule}: M={record.layers}, J={record.micro_batches}, B={record.mini_batch}")
-        print(f"{'quantity':<22}{'measured':>14}{'closed form (MODEL §3)':>26}")
-        print(f"{'slots':<22}{summary['slots']:>14}{summary['closed_form_slots']:>26g}")
-        print(f"{'density':<22}{summary['density']:>14.6g}{summary['closed_form_density']:>26.6g}")
-        print(f"{'largest fwd delay':<22}{str(summary['fwd_delay']):>14}")
-        print(f"{'largest bwd delay':<22}{str(summary['bwd_delay']):>14}")
+        print_table(
+            ["quantity", Column("measured", "right", ".6g"), Column("closed form (MODEL §3)", "right", ".6g")],
+            [
+                ("slots", summary["slots"], summary["closed_form_slots"]),
+                ("density", summary["density"], summary["closed_form_density"]),
+                ("largest fwd delay", summary["fwd_delay"], None),
+                ("largest bwd delay", summary["bwd_delay"], None),
+            ],
+            title=f"schedule {record.schedule}: M={record.layers}, J={record.micro_batches}, B={record.mini_batch}",
+        )
     return 0

@@ -31,7 +31,7 @@ from numerics.training import TrainingResult, TrainingSettings, train
 from proofs_check.arguments import nonnegative_float, nonnegative_int, positive_float, positive_finite_float, positive_int, positive_int_list
 from proofs_check.errors import UsageError
 from proofs_check.inputs import load_dataset, load_initial_weights
-from proofs_check.output import print_json, progress_bar, write_json, write_npz
+from proofs_check.output import print_json, print_table, progress_bar, write_json, write_npz
 
 DEFAULT_DIMS = [6, 8, 8, 3]
 
@@ -149,12 +149,14 @@ def run(arguments: argparse.Namespace) -> int:
         print_json(summary)
     else:
         runs = f", {replicas} replicas (seeds {seeds[0]}..{seeds[-1]})" if replicas > 1 else ""
-        print(f"simulate {arguments.schedule} with {arguments.device}: dims {dims}, {arguments.updates} updates{runs}")
-        for key in ("slots", "density", "final_loss", "max_abs_weight", "fwd_delay_max", "bwd_delay_max"):
-            print(f"  {key:<16}{_shown(summary[key])}")
+        keys = ("slots", "density", "final_loss", "max_abs_weight", "fwd_delay_max", "bwd_delay_max")
+        print_table(
+            ["quantity", "value"], [(key, _shown(summary[key])) for key in keys],
+            title=f"simulate {arguments.schedule} with {arguments.device}: dims {dims}, {arguments.updates} updates{runs}",
+        )
         if not all(math.isfinite(value) for value in np.ravel(final_loss)):
-            print("  warning: the run diverged (non-finite loss); lower --lr")
-        print(f"  wrote {arguments.out / 'trace.npz'} and {arguments.out / 'summary.json'}")
+            print("warning: the run diverged (non-finite loss); lower --lr")
+        print(f"wrote {arguments.out / 'trace.npz'} and {arguments.out / 'summary.json'}")
     return 0
 
 
@@ -176,10 +178,10 @@ def _replica_inputs(arguments, dims, seeds, activation, loss, initial, data) -> 
     return initial, data
 
 
-def _shown(value) -> str:
+def _shown(value):
     """A summary value for the table; long per-replica lists as their range."""
     if isinstance(value, list) and len(value) > 8 and all(isinstance(v, float) for v in value):
         finite = [v for v in value if math.isfinite(v)]
         span = f"min {min(finite)}, max {max(finite)}" if finite else "no finite value"
         return f"[{len(value)} replicas: {span}]"
-    return str(value)
+    return value

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 
-from proofs_check.output import print_json
+from proofs_check.output import print_json, print_table
 from theory.ledger import STATUSES, UNPROVED, verify_ledger
 
 
@@ -24,15 +24,19 @@ def run(arguments: argparse.Namespace) -> int:
     if arguments.json:
         print_json({"steps": [verdict.as_dict() for verdict in verdicts], "counts": counts})
     else:
-        id_width = max(len(verdict.step.id) for verdict in verdicts)
-        justification_width = max(len(verdict.step.justification) for verdict in verdicts)
-        section = None
-        for verdict in verdicts:
-            if verdict.step.section != section:
-                section = verdict.step.section
-                print(section)
-            print(f"  {verdict.step.id:<{id_width}}  {verdict.step.justification:<{justification_width}}  {verdict.status:<10}  {verdict.step.statement}")
-            if verdict.status == UNPROVED:
-                print(f"  {'':<{id_width}}  {'':<{justification_width}}  ↳ {verdict.detail}")
+        print_table(["section", "step", "justification", "status", "statement"], _rows(verdicts))
         print(", ".join(f"{counts[status]} {status}" for status in STATUSES) + f" of {len(verdicts)} steps")
     return 1 if counts[UNPROVED] else 0
+
+
+def _rows(verdicts) -> list[tuple]:
+    """One row per step (its section named on the section's first row), and a row with the
+    reason under each unproved step."""
+    rows, section = [], None
+    for verdict in verdicts:
+        step = verdict.step
+        rows.append((step.section if step.section != section else "", step.id, step.justification, verdict.status, step.statement))
+        section = step.section
+        if verdict.status == UNPROVED:
+            rows.append(("", "", "", "", f"↳ {verdict.detail}"))
+    return rows
