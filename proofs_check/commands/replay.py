@@ -10,7 +10,7 @@ from proofs_check.arguments import add_plugin_argument, lemma_argument
 from proofs_check.candidates import BOUND_SYMBOLS, CandidateError, parse_candidate
 from proofs_check.errors import UsageError
 from proofs_check.instances import load_instance
-from proofs_check.output import print_json
+from proofs_check.output import Column, print_json, print_table
 from proofs_check.tolerance import HOLDS
 from proofs_check.witness import describe
 
@@ -41,8 +41,9 @@ def run(arguments: argparse.Namespace) -> int:
     else:
         for line in describe(instance):
             print(line)
-        for part in result.parts:
-            ratio = "nan" if part["max_ratio"] is None else f"{part['max_ratio']:.12g}"
-            print(f"  {part['part']:<60} layer {part['layer']!s:<5} ratio {ratio}  {part['status']}")
+        print_table(
+            ["part", Column("layer", "right"), Column("max ratio", "right", ".12g"), "status"],
+            [(part["part"], part["layer"], part["max_ratio"], part["status"]) for part in result.parts],
+        )
         print(f"{result.claim}: {result.status}")
     return 0 if result.status == HOLDS else 1

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from proofs_check.arguments import add_plugin_argument, nonnegative_int
 from proofs_check.errors import UsageError
-from proofs_check.output import json_text, progress_bar
+from proofs_check.output import Column, json_text, print_table, progress_bar
 from proofs_check.report import build_report, write_outputs
 from proofs_check.tolerance import HOLDS
 from proofs_check.verification import verify
@@ -33,17 +33,18 @@ def _progress(iterable, total, description):
 
 
 def print_summary(report: dict, out: Path) -> None:
-    print(f"{'lemma':<22}{'paper label':<28}{'samples':>10}{'max ratio':>14}{'median':>12}  status")
-    for row in report["lemmas"]:
-        label = row["paper_label"] or "(this project)"
-        max_ratio = "nan" if row["max_ratio"] is None else f"{row['max_ratio']:.6g}"
-        print(f"{row['id']:<22}{label:<28}{row['samples']:>10}{max_ratio:>14}{row['median_ratio']:>12.4g}  {row['status']}")
+    print_table(
+        ["lemma", "paper label", Column("samples", "right"), Column("max ratio", "right", ".6g"), Column("median", "right", ".4g"), "status"],
+        [
+            (row["id"], row["paper_label"] or ("(this project)" if row["builtin"] else "(user lemma)"), row["samples"], row["max_ratio"], row["median_ratio"], row["status"])
+            for row in report["lemmas"]
+        ],
+    )
     print()
-    print(f"{'theorem':<24}{'lhs':>14}{'rhs':>14}  status")
-    for row in report["theorems"]:
-        lhs = "--" if row["lhs"] is None else f"{row['lhs']:.4g}"
-        rhs = "--" if row["rhs"] is None else f"{row['rhs']:.4g}"
-        print(f"{row['id']:<24}{lhs:>14}{rhs:>14}  {row['status']}")
+    print_table(
+        ["theorem", Column("lhs", "right", ".4g"), Column("rhs", "right", ".4g"), "status"],
+        [(row["id"], row["lhs"], row["rhs"], row["status"]) for row in report["theorems"]],
+    )
     falsification = report["falsification"]
     print()
     print(f"falsification power: {falsification['refuted']}/{len(falsification['variants'])} false variants refuted (kill rate {falsification['kill_rate']:.0%})")

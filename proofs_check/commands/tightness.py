@@ -13,7 +13,7 @@ from proofs_check.api import tightness
 from proofs_check.arguments import add_plugin_argument, lemma_argument, nonnegative_int, positive_finite_float
 from proofs_check.commands.bound import print_witness, save_witness
 from proofs_check.library import REGISTRY
-from proofs_check.output import print_json
+from proofs_check.output import Column, print_json, print_table
 from proofs_check.tolerance import HOLDS
 
 
@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(arguments: argparse.Namespace) -> int:
     lemmas = tuple(REGISTRY) if arguments.lemma == "all" else (lemma_argument(arguments.lemma),)
-    results, failed = [], False
+    results, failed, rows = [], False, []
     for lemma in lemmas:
         result = tightness(lemma, budget=arguments.budget, seed=arguments.seed)
         entry = {"lemma": lemma.id, "paper_label": lemma.paper_label, "all_parts": None, "headline": None}
@@ -39,14 +39,18 @@ def run(arguments: argparse.Namespace) -> int:
             entry[key] = part.as_dict(path)
         entry["largest_ratio"] = result.max_ratio
         results.append(entry)
+        every, headline = result.every_part, result.headline
+        rows.append((lemma.id, "every part", every.max_ratio, every.check.worst_part, every.check.search["evaluations"], every.status))
+        rows.append((lemma.id, "headline", headline.max_ratio, lemma.headline, headline.check.search["evaluations"], headline.status))
         if not arguments.json:
-            every, headline = result.every_part, result.headline
-            print(f"{lemma}")
-            print(f"  every part : largest ratio {every.max_ratio:.12g} in '{every.check.worst_part}' ({every.check.search['evaluations']} evaluations, {every.check.search['structures']} structures)")
-            print(f"  headline   : largest ratio {headline.max_ratio:.12g} for '{lemma.headline}'")
             for part in (every, headline):
                 if part.status != HOLDS:
+                    print(f"{lemma}")
                     print_witness(part, indent="  ")
     if arguments.json:
         print_json({"lemmas": results, "budget": arguments.budget, "seed": arguments.seed})
+    else:
+        print_table(
+            ["lemma", "search", Column("largest ratio", "right", ".12g"), "where", Column("evaluations", "right"), "status"], rows
+        )
     return 1 if failed else 0
