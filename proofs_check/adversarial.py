@@ -25,6 +25,7 @@ from scipy import optimize
 from numerics.activations import ACTIVATIONS
 from numerics.devices import make_device
 from numerics.losses import LOSSES
+from numerics.streams import generator
 from proofs_check import lemmas
 from proofs_check.histories import stale_history
 from proofs_check.instances import Instance, select
@@ -281,7 +282,7 @@ def search(
 
     Stops early once a score exceeds `stop_above` (a violation found).
     """
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(7,)))
+    rng = generator(seed, "adversarial")
     start = time.perf_counter()
     state = {"best": -np.inf, "instance": None, "evaluations": 0, "error": None}
     history: list[float] = []
