@@ -1,9 +1,7 @@
 """Training data and initial weights: the seeded teacher–student task, and user files.
 
-Random streams: every random choice of a run flows from one integer seed through
-`numpy.random.SeedSequence(seed, spawn_key=(stream, ...))`, one stream per purpose, so
-data, initial weights and gradient noise are independent of each other and of the order
-in which a schedule runs its operations.
+Inputs, teacher and initial weights each come from their own named random stream of the
+run's seed (`numerics.streams`: "data", "teacher", "init").
 """
 
 from __future__ import annotations
@@ -16,19 +14,9 @@ import numpy as np
 from numerics.activations import Activation
 from numerics.losses import Loss
 from numerics.network import forward
+from numerics.streams import generator
 
 Array = np.ndarray
-
-DATA_STREAM = 0
-INIT_STREAM = 1
-NOISE_STREAM = 2
-TEACHER_STREAM = 3
-
-
-def generator(seed: int, stream: int, *key: int) -> np.random.Generator:
-    """The generator of one random stream of a run."""
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(stream, *key)))
-
 
 @dataclass(frozen=True)
 class Dataset:
@@ -73,7 +61,7 @@ class Dataset:
 def initial_weights(dims: Sequence[int], seed: int, scale: float = 1.0, bound: float | None = None) -> tuple[Array, ...]:
     """W_m with i.i.d. N(0, scale²/d_{m-1}) entries, from the run's init stream; with
     `bound`, every entry clipped to [−bound, bound] (an analog run starts inside its box)."""
-    rng = generator(seed, INIT_STREAM)
+    rng = generator(seed, "init")
     weights = tuple(
         rng.standard_normal((dims[m + 1], dims[m])) * (scale / np.sqrt(dims[m])) for m in range(len(dims) - 1)
     )
@@ -88,8 +76,8 @@ def teacher_student(
     The teacher has the student's architecture and its own random weights, so the task
     is realisable: f* = 0 for the squared loss.
     """
-    inputs = generator(seed, DATA_STREAM).standard_normal((samples, dims[0]))
-    teacher_rng = generator(seed, TEACHER_STREAM)
+    inputs = generator(seed, "data").standard_normal((samples, dims[0]))
+    teacher_rng = generator(seed, "teacher")
     teacher = tuple(
         teacher_rng.standard_normal((dims[m + 1], dims[m])) / np.sqrt(dims[m]) for m in range(len(dims) - 1)
     )

@@ -28,10 +28,11 @@ import numpy as np
 
 from numerics import network
 from numerics.activations import TANH, Activation
-from numerics.data import NOISE_STREAM, Dataset
-from numerics.devices import AsymmetricLinearDevice, Device, DigitalDevice
+from numerics.data import Dataset
+from numerics.devices import Device
 from numerics.losses import Loss
 from numerics.schedules import BACKWARD, ScheduleRecord, build_schedule
+from numerics.streams import generator
 
 Array = np.ndarray
 Progress = Callable[[Iterable, int], Iterable]
@@ -44,8 +45,8 @@ class TrainingSettings:
     schedule: str
     """One of 'single', 'wop', 'sp', 'ap' (MODEL.md §3)."""
     device: Device
-    """The update rule: digital SGD or ALD (MODEL.md §2). For a τ grid, an ALD whose tau
-    is an array of shape [R, 1, 1] (one τ per replica)."""
+    """The update rule (MODEL.md §2), applied with its `update_into`. For a τ grid, an ALD
+    whose tau is an array of shape [R, 1, 1] (one τ per replica)."""
     learning_rate: float | Array
     """Step size α > 0 (an array of shape [R] gives one α per replica)."""
     updates: int
@@ -149,9 +150,9 @@ def compiled_schedule(schedule: str, layers: int, micro_batches: int, mini_batch
 class _GradientNoise:
     """Seeded N(0, σ²) noise per (replica, micro-batch), independent of the schedule's order.
 
-    Replica r's noise for micro-batch j comes from its own generator
-    `generator(seeds[r], NOISE_STREAM, j)`, drawn layer by layer, exactly as an unbatched
-    run with seed `seeds[r]` draws it; nothing is drawn when σ = 0.
+    Replica r's noise for micro-batch j comes from its own generator, stream "noise" with
+    key j of seed `seeds[r]` (numerics.streams), drawn layer by layer, exactly as an
+    unbatched run with seed `seeds[r]` draws it; nothing is drawn when σ = 0.
     """
 
     def __init__(self, sigma: float, seeds: Sequence[int], lead_shape: tuple[int, ...], shapes: Sequence[tuple]) -> None:
@@ -168,7 +169,7 @@ class _GradientNoise:
             layers = [np.empty(self.lead_shape + shape) for shape in self.shapes]
             flat = [noise.reshape((-1,) + shape) for noise, shape in zip(layers, self.shapes)]
             for r, seed in enumerate(self.seeds):
-                rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(NOISE_STREAM, micro_batch))))
+                rng = generator(seed, "noise", micro_batch)
                 for noise in flat:
                     rng.standard_normal(out=noise[r])
             for noise in layers:
@@ -187,35 +188,6 @@ def _divide(array: Array, count: int) -> None:
         np.multiply(array, 1.0 / count, out=array)
     else:
         np.divide(array, count, out=array)
-
-
-# ----- device updates in place -------------------------------------------------------------
-
-
-def _update_into(
-    device: Device, weight: Array, gradient: Array, learning_rate: float | Array, ratio, out: Array, scratch: Array, spare_gradient: bool
-) -> None:
-    """out = device.update(weight, gradient, α), bit for bit, without temporaries.
-
-    ALD: (W − αg) − ((α/τ)|g|) ⊙ W, the order of `AsymmetricLinearDevice.update` (`ratio`
-    is α/τ computed once); digital: W − αg. `out` may be `weight` itself (an update in
-    place: the term that reads the old W is formed first). With `spare_gradient` the
-    gradient's buffer holds αg afterwards. Other devices go through their own update.
-    """
-    if type(device) is AsymmetricLinearDevice:
-        step = gradient if spare_gradient else np.empty_like(gradient)
-        np.absolute(gradient, out=scratch)
-        np.multiply(ratio, scratch, out=scratch)
-        np.multiply(scratch, weight, out=scratch)
-        np.multiply(learning_rate, gradient, out=step)
-        np.subtract(weight, step, out=out)
-        np.subtract(out, scratch, out=out)
-    elif type(device) is DigitalDevice:
-        step = gradient if spare_gradient else np.empty_like(gradient)
-        np.multiply(learning_rate, gradient, out=step)
-        np.subtract(weight, step, out=out)
-    else:
-        np.copyto(out, device.update(weight, gradient, learning_rate))
 
 
 # ----- the run -----------------------------------------------------------------------------
@@ -240,7 +212,6 @@ def train(
     record, program = compiled_schedule(settings.schedule, layers, settings.micro_batches, per_update)
     learning_rate = per_replica(settings.learning_rate, lead_shape)
     activation, loss, device = settings.activation, settings.loss, settings.device
-    ratio = learning_rate / device.tau if type(device) is AsymmetricLinearDevice else None
     tanh = activation is TANH  # φ'(z) = 1 − tanh(z)² from the stored a = tanh(z): no second tanh
     b = settings.micro_batch_size
     updates = settings.updates
@@ -341,7 +312,7 @@ def train(
             old = weights[index]
             # The old version may be overwritten unless a reference point still needs it.
             new = buffer(index) if version_count[index] in pending_versions[index] else old
-            _update_into(device, old, gradient, learning_rate, ratio, new, scratch[index], spare_gradient=not keep)
+            device.update_into(old, gradient, learning_rate, new, scratch[index], spare_gradient=not keep)
             weights[index] = new
             version_count[index] += 1
             if lead_shape:

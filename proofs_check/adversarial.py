@@ -25,6 +25,7 @@ from scipy import optimize
 from proofs_check.instances import Instance, finite_rows, select
 from proofs_check.library import Lemma, Structure
 from proofs_check.tolerance import ratios
+from numerics.streams import generator
 
 Array = np.ndarray
 Scorer = Callable[[Instance], Array]
@@ -147,7 +148,7 @@ def search(
 
     Stops early once a score exceeds `stop_above` (a violation found).
     """
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(7,)))
+    rng = generator(seed, "adversarial")
     start = time.perf_counter()
     state = {"best": -np.inf, "instance": None, "evaluations": 0, "error": None}
     history: list[float] = []

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from itertools import product
 
+from numerics.devices import AsymmetricLinearDevice, DigitalDevice
 from proofs_check.traces import TraceSetting
 
 DIMS = {2: (5, 8, 3), 3: (5, 8, 8, 3), 4: (5, 6, 6, 6, 3)}
@@ -13,7 +14,7 @@ DIMS = {2: (5, 8, 3), 3: (5, 8, 8, 3), 4: (5, 6, 6, 6, 3)}
 ACTIVATIONS = ("tanh", "identity")
 LOSSES = ("squared", "cross-entropy")
 SCHEDULES = ("wop", "sp", "ap")
-DEVICES = (("digital", float("inf")), ("ald", 1.0), ("ald", 4.0))
+DEVICES = (DigitalDevice(), AsymmetricLinearDevice(tau=1.0), AsymmetricLinearDevice(tau=4.0))
 LEARNING_RATE = 0.05
 UPDATES = {"full": 40, "quick": 10}
 
@@ -23,7 +24,7 @@ def builtin_settings(quick: bool, seed: int) -> list[TraceSetting]:
     updates = UPDATES["quick" if quick else "full"]
     settings = []
     combinations = product(DIMS.items(), ACTIVATIONS, LOSSES, SCHEDULES, DEVICES)
-    for index, ((_, dims), activation, loss, schedule, (device, tau)) in enumerate(combinations):
+    for index, ((_, dims), activation, loss, schedule, device) in enumerate(combinations):
         settings.append(
             TraceSetting(
                 schedule=schedule,
@@ -31,7 +32,6 @@ def builtin_settings(quick: bool, seed: int) -> list[TraceSetting]:
                 activation=activation,
                 loss=loss,
                 device=device,
-                tau=tau,
                 learning_rate=LEARNING_RATE,
                 updates=updates,
                 micro_batch_size=4,

@@ -38,10 +38,11 @@ from scipy import stats
 
 from numerics import network
 from numerics.activations import TANH
-from numerics.data import DATA_STREAM, TEACHER_STREAM, Dataset, generator, initial_weights
+from numerics.data import Dataset, initial_weights
 from numerics.devices import AsymmetricLinearDevice
 from numerics.losses import SQUARED
 from numerics.schedules import ScheduleRecord, build_schedule
+from numerics.streams import generator, seed_sequence
 from numerics.training import TrainingSettings, train
 from proofs_check.precision import FLOAT64, MPMATH, Arithmetic
 from proofs_check.tolerance import ABSOLUTE_TOLERANCE, ERROR, HOLDS, NEAR_TIE, VIOLATED, ratios, within_tolerance
@@ -213,16 +214,16 @@ def convergence_setup(theorem_id: str, quick: bool) -> ConvergenceSetup:
 
 def teacher_student_sphere(dims: Sequence[int], samples: int, seed: int) -> Dataset:
     """Inputs uniform on the unit sphere (X = 1), targets from a tanh teacher of the same architecture."""
-    inputs = generator(seed, DATA_STREAM).standard_normal((samples, dims[0]))
+    inputs = generator(seed, "data").standard_normal((samples, dims[0]))
     inputs /= np.linalg.norm(inputs, axis=-1, keepdims=True)
-    teacher_rng = generator(seed, TEACHER_STREAM)
+    teacher_rng = generator(seed, "teacher")
     teacher = tuple(teacher_rng.standard_normal((dims[m + 1], dims[m])) / np.sqrt(dims[m]) for m in range(len(dims) - 1))
     return Dataset(inputs, network.forward(teacher, inputs, TANH).output)
 
 
 def noise_seeds(seed: int, count: int) -> tuple[int, ...]:
     """The noise seeds of the replicas of a check run with `seed`."""
-    return tuple(int(value) for value in np.random.SeedSequence([int(seed), 5]).generate_state(count))
+    return tuple(int(value) for value in seed_sequence(seed, "theorem-seeds").generate_state(count))
 
 
 def _activation_constants() -> tuple[float, float, float]:

@@ -21,7 +21,7 @@ import numpy as np
 from numerics import network
 from numerics.activations import ACTIVATIONS
 from numerics.data import Dataset, initial_weights, teacher_student
-from numerics.devices import AsymmetricLinearDevice, make_device
+from numerics.devices import AsymmetricLinearDevice, Device, DigitalDevice, device_label, initial_bound
 from numerics.losses import LOSSES
 from numerics.replicas import replica, stack_replicas
 from numerics.training import TrainingResult, TrainingSettings, train
@@ -41,10 +41,8 @@ class TraceSetting:
     """d_0, ..., d_M."""
     activation: str
     loss: str
-    device: str
-    """'digital' or 'ald'."""
-    tau: float
-    """τ of the ALD device (ignored by digital)."""
+    device: Device
+    """The update rule (numerics.devices): digital SGD, or ALD with a scalar τ."""
     learning_rate: float
     updates: int
     micro_batch_size: int = 4
@@ -54,9 +52,8 @@ class TraceSetting:
 
     @property
     def label(self) -> str:
-        device = f"ald(τ={self.tau:g})" if self.device == "ald" else "digital"
         dims = "-".join(map(str, self.dims))
-        return f"{self.schedule} {device} {self.activation}/{self.loss} {dims} seed {self.seed}"
+        return f"{self.schedule} {device_label(self.device)} {self.activation}/{self.loss} {dims} seed {self.seed}"
 
 
 @dataclass
@@ -73,13 +70,12 @@ def simulate(setting: TraceSetting) -> Trace:
     """Run the setting's simulation on its seeded teacher–student task, keeping every version."""
     activation, loss = ACTIVATIONS[setting.activation], LOSSES[setting.loss]
     data = teacher_student(list(setting.dims), setting.samples, setting.seed, activation, loss)
-    bound = setting.tau / 2 if setting.device == "ald" else None
-    initial = initial_weights(list(setting.dims), setting.seed, bound=bound)
-    settings = _training_settings(setting, make_device(setting.device, setting.tau), (setting.seed,))
+    initial = initial_weights(list(setting.dims), setting.seed, bound=initial_bound(setting.device))
+    settings = _training_settings(setting, setting.device, (setting.seed,))
     return Trace(setting, data, train(initial, data, settings))
 
 
-def _training_settings(setting: TraceSetting, device, seeds: tuple[int, ...]) -> TrainingSettings:
+def _training_settings(setting: TraceSetting, device: Device, seeds: tuple[int, ...]) -> TrainingSettings:
     """The run of a setting with every version kept (the device and seeds may be per replica)."""
     return TrainingSettings(
         schedule=setting.schedule,
@@ -96,13 +92,13 @@ def _training_settings(setting: TraceSetting, device, seeds: tuple[int, ...]) ->
 
 
 def simulate_all(settings: list[TraceSetting]) -> list[Trace]:
-    """`simulate` of every setting; settings that differ only in device, τ and seed run as
-    replicas of one batched run (numerics.replicas): digital SGD is ALD with τ = ∞, whose
-    update W − αg − 0 equals W − αg. Every trace equals its unbatched `simulate`
-    (tests/proofs_check/test_traces.py)."""
-    groups: dict[tuple, list[int]] = {}
+    """`simulate` of every setting; settings that differ only in device and seed run as
+    replicas of one batched run of ALD with one τ per replica (numerics.replicas): digital
+    SGD is ALD with τ = ∞, whose update W − αg − 0 equals W − αg. Every trace equals its
+    unbatched `simulate` (tests/proofs_check/test_traces.py)."""
+    groups: dict[TraceSetting, list[int]] = {}
     for index, setting in enumerate(settings):
-        key = dataclasses.replace(setting, device="ald", tau=0.0, seed=0)
+        key = dataclasses.replace(setting, device=DigitalDevice(), seed=0)  # all but device and seed
         groups.setdefault(key, []).append(index)
     traces: list[Trace | None] = [None] * len(settings)
     for members in groups.values():
@@ -117,10 +113,8 @@ def _simulate_replicas(group: list[TraceSetting]) -> list[Trace]:
     first = group[0]
     activation, loss = ACTIVATIONS[first.activation], LOSSES[first.loss]
     tasks = [teacher_student(list(s.dims), s.samples, s.seed, activation, loss) for s in group]
-    initial = stack_replicas(
-        [initial_weights(list(s.dims), s.seed, bound=s.tau / 2 if s.device == "ald" else None) for s in group]
-    )
-    taus = np.array([s.tau if s.device == "ald" else math.inf for s in group]).reshape(-1, 1, 1)
+    initial = stack_replicas([initial_weights(list(s.dims), s.seed, bound=initial_bound(s.device)) for s in group])
+    taus = np.array([s.device.tau for s in group]).reshape(-1, 1, 1)
     settings = _training_settings(first, AsymmetricLinearDevice(tau=taus), tuple(s.seed for s in group))
     data = Dataset(np.stack([t.inputs for t in tasks]), np.stack([t.targets for t in tasks]))
     result = train(initial, data, settings)
@@ -143,7 +137,7 @@ class TraceView:
         self.k = np.arange(self.updates)
         self.synchronous = setting.schedule != "ap"
         """Every pass of update k read W^{(k)} (no staleness)."""
-        self.tau = setting.tau if setting.device == "ald" else math.inf
+        self.tau = setting.device.tau
         rows = np.stack(result.update_rows)
         inputs, targets = trace.data.take(rows)
         self.common = dict(
@@ -230,10 +224,9 @@ def trace_instances(trace: Trace, lemmas: Iterable[Lemma] | None = None) -> dict
 def replayed_updates_match(trace: Trace) -> bool:
     """Consistency of the trace with the device rule: W^{(k+1)} = update(W^{(k)}, g̃_k), bit for bit."""
     setting, result = trace.setting, trace.result
-    device = make_device(setting.device, setting.tau)
     for layer, gradients in zip(result.versions, result.applied_gradients):
         for k, gradient in enumerate(gradients):
-            if not np.array_equal(device.update(layer[k], gradient, setting.learning_rate), layer[k + 1]):
+            if not np.array_equal(setting.device.update(layer[k], gradient, setting.learning_rate), layer[k + 1]):
                 return False
     return True
 

@@ -102,7 +102,7 @@ def verify(quick: bool, seed: int, progress: Progress = _no_progress, budgets: B
             check_instances(checks[lemma].claim, [(instance, "trace")], checks[lemma])
             kept[lemma].append(instance)
         key = (len(setting.dims) - 1, setting.activation, setting.loss)
-        if key not in constants and setting.device == "digital":
+        if key not in constants and setting.device.name == "digital":
             constants[key] = _measured_constants(trace)
     for lemma in progress(lemmas, len(lemmas), "adversarial search"):
         adversarial_check(checks[lemma.id].claim, budgets.lemma_search, seed, checks[lemma.id])

@@ -22,7 +22,7 @@ import numpy as np
 
 from numerics.activations import ACTIVATIONS
 from numerics.data import initial_weights, teacher_student
-from numerics.devices import DEVICE_NAMES, make_device
+from numerics.devices import DEVICE_NAMES, initial_bound, make_device
 from numerics.losses import LOSSES
 from numerics.replicas import broadcast_replicas, replica_seeds, seeded_initial_weights, seeded_teacher_student, train_replicas
 from numerics.replicas import mean_loss as replica_mean_loss
@@ -65,10 +65,11 @@ def summarise(arguments: argparse.Namespace, dims: list[int], result: TrainingRe
     replicas, final_loss and max_abs_weight are lists (one value per replica)."""
     record = result.record
     batched = getattr(arguments, "replicas", 1) > 1
+    device = make_device(arguments.device, arguments.tau)
     summary = {
         "schedule": arguments.schedule,
-        "device": arguments.device,
-        "tau": arguments.tau if arguments.device == "ald" else None,
+        "device": device.name,
+        "tau": device.tau if math.isfinite(device.tau) else None,
         "lr": arguments.lr,
         "updates": arguments.updates,
         "dims": dims,
@@ -98,6 +99,7 @@ def run(arguments: argparse.Namespace) -> int:
         raise UsageError(f"--out: {arguments.out} exists and is not a directory")
     replicas = arguments.replicas
     seeds = replica_seeds(arguments.seed, replicas)
+    device = make_device(arguments.device, arguments.tau)
     if arguments.init is not None:
         initial = load_initial_weights(arguments.init, arguments.dims)
         dims = [initial[0].shape[1]] + [w.shape[0] for w in initial]
@@ -108,19 +110,19 @@ def run(arguments: argparse.Namespace) -> int:
         initial = None
     if loss.integer_targets and dims[-1] < 2:
         raise UsageError(f"--dims: --loss {loss.name} needs dM >= 2 classes, got {dims[-1]}")
-    if initial is not None and arguments.device == "ald":
+    if initial is not None and math.isfinite(device.tau):
         largest = max(float(np.max(np.abs(w))) for w in initial)
-        if largest > arguments.tau:
-            raise UsageError(f"--init: entries must satisfy |w| <= --tau {arguments.tau} for the ald device, largest is {largest:g}")
+        if largest > device.tau:
+            raise UsageError(f"--init: entries must satisfy |w| <= --tau {device.tau} for the {device.name} device, largest is {largest:g}")
     data = load_dataset(arguments.data, dims, loss) if arguments.data is not None else None
     try:
-        initial, data = _replica_inputs(arguments, dims, seeds, activation, loss, initial, data)
+        initial, data = _replica_inputs(arguments, dims, seeds, activation, loss, initial, data, device)
     except MemoryError:
         raise UsageError(f"--replicas: {replicas} replicas of dims {','.join(map(str, dims))} do not fit in memory") from None
 
     settings = TrainingSettings(
         schedule=arguments.schedule,
-        device=make_device(arguments.device, arguments.tau),
+        device=device,
         learning_rate=arguments.lr,
         updates=arguments.updates,
         activation=activation,
@@ -160,12 +162,11 @@ def run(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def _replica_inputs(arguments, dims, seeds, activation, loss, initial, data) -> tuple:
+def _replica_inputs(arguments, dims, seeds, activation, loss, initial, data, device) -> tuple:
     """Initial weights and data of the run: a file is shared by every replica; what is
     generated comes from each replica's seed (unbatched and exactly as before for R = 1)."""
     replicas = len(seeds)
-    # Generated weights of an ALD run start inside its box, with room to move: |w| <= τ/2.
-    bound = arguments.tau / 2 if arguments.device == "ald" else None
+    bound = initial_bound(device)  # generated weights start inside the device's box: |w| <= τ/2
     if initial is None:
         initial = initial_weights(dims, seeds[0], bound=bound) if replicas == 1 else seeded_initial_weights(dims, seeds, bound=bound)
     elif replicas > 1:

@@ -26,8 +26,9 @@ import numpy as np
 
 from numerics import network
 from numerics.activations import TANH
-from numerics.data import Dataset, generator
+from numerics.data import Dataset
 from numerics.losses import CROSS_ENTROPY
+from numerics.streams import generator
 
 Array = np.ndarray
 
@@ -36,8 +37,6 @@ INPUTS = 64
 CLASSES = 10
 """d_M: the digits 0..9."""
 TEST_FRACTION = 0.25
-SHUFFLE_STREAM = 11
-"""Random stream (numerics.data.generator) of the per-epoch reshuffles of a replica seed."""
 
 
 @dataclass(frozen=True)
@@ -113,13 +112,13 @@ def micro_batches_per_epoch(train_size: int, micro_batch_size: int, mini_batch: 
 
 def epoch_stream(split: DigitsSplit, seeds: Sequence[int], epochs: int, samples_per_epoch: int) -> tuple[Array, Array]:
     """Inputs [S, epochs·n, 64] and labels [S, epochs·n] of S replica seeds: for every epoch a
-    fresh permutation of the training split (seed s, stream SHUFFLE_STREAM, key epoch),
+    fresh permutation of the training split (seed s, stream "shuffle", key epoch),
     its first n = `samples_per_epoch` rows."""
     inputs = np.empty((len(seeds), epochs * samples_per_epoch, INPUTS))
     labels = np.empty((len(seeds), epochs * samples_per_epoch), dtype=np.int64)
     for r, seed in enumerate(seeds):
         for epoch in range(epochs):
-            order = generator(int(seed), SHUFFLE_STREAM, epoch).permutation(split.train_size)[:samples_per_epoch]
+            order = generator(int(seed), "shuffle", epoch).permutation(split.train_size)[:samples_per_epoch]
             rows = slice(epoch * samples_per_epoch, (epoch + 1) * samples_per_epoch)
             inputs[r, rows] = split.train_inputs[order]
             labels[r, rows] = split.train_labels[order]

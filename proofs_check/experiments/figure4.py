@@ -47,7 +47,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from numerics.activations import TANH
-from numerics.devices import AsymmetricLinearDevice
+from numerics.devices import AsymmetricLinearDevice, make_device
 from numerics.losses import CROSS_ENTROPY
 from numerics.replicas import seeded_initial_weights
 from numerics.schedules import SCHEDULE_NAMES
@@ -143,7 +143,8 @@ def _train(config: Figure4Config, stages: int, schedule: str, split: digits.Digi
     dims = digits.mlp_dims(stages, config.width)
     initial = seeded_initial_weights(dims, seeds, scale=config.init_scale, bound=config.tau / 2)
     initial = tuple(np.concatenate([w, w]) for w in initial)  # digital replicas, then ALD
-    tau = np.concatenate([np.full(S, np.inf), np.full(S, config.tau)]).reshape(-1, 1, 1)
+    # One ALD with a τ per replica: each device's τ for its S replicas (digital SGD is τ = ∞).
+    tau = np.concatenate([np.full(S, make_device(device, config.tau).tau) for device in DEVICES]).reshape(-1, 1, 1)
     per_update = config.micro_batches_per_update(schedule)
     schedule_name = "single" if schedule == CONTROL else schedule
     micro_batches = int(checkpoint_micro_batches[-1])
@@ -226,7 +227,7 @@ def run_figure4(config: Figure4Config, progress: Progress | None = None) -> dict
         for schedule in RUNS:
             runs[stages, schedule].final_weights = ()  # release memory
 
-    device_rows = {"digital": slice(0, S), "ald": slice(S, 2 * S)}
+    device_rows = {device: slice(i * S, (i + 1) * S) for i, device in enumerate(DEVICES)}
     run_rows = []
     reach_slots: dict[tuple[int, str, str], Array] = {}
     reach_epochs: dict[tuple[int, str, str], Array] = {}

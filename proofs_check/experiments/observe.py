@@ -8,14 +8,14 @@ interrupting the pipeline: training in segments would drain an asynchronous pipe
 every segment boundary, resetting its delays and adding 2(M − 1) fill-and-drain slots.
 
 `ObservedDevice` wraps a device of `numerics.devices` and is passed to `train` as the
-device. `train` sends every update of a device it does not know through `device.update`
-(MODEL.md §2's rule, here the wrapped device's own `update`, the same formula in the same
-order of operations as `train`'s in-place fast path, so the numbers are those of an
-unobserved run). It calls it once per `UpdateEvent` of the scheduler's record, in the
-record's order; the wrapper maps the i-th call to (layer m, update index k) from that
-record and so knows that the array it returns is W_m^{(k+1)}. When every layer has reached
-version k of a requested reference point, `on_point(k, weights)` is called with that
-tuple. `on_update(layer, k, new_weight, gradient)` (optional) sees every update.
+device. `train` applies every update through the device's `update_into`, which the wrapper
+answers with the wrapped device's own `update` (MODEL.md §2's rule, the same formula in
+the same order of operations as the wrapped device's `update_into`, so the numbers are
+those of an unobserved run). It calls it once per `UpdateEvent` of the scheduler's
+record, in the record's order; the wrapper maps the i-th call to (layer m, update index
+k) from that record and so knows that the array it returns is W_m^{(k+1)}. When every
+layer has reached version k of a requested reference point, `on_point(k, weights)` is
+called with that tuple. `on_update(layer, k, new_weight, gradient)` (optional) sees every update.
 
 `observed_train` runs `train` with the wrapper and checks afterwards that the wrapper saw
 exactly the record's updates and that its last versions are `train`'s final weights bit for
@@ -105,6 +105,10 @@ class ObservedDevice:
                 del self._pending[version]
                 self.on_point(version, tuple(waiting))
         return new
+
+    def update_into(self, weight: Array, gradient: Array, learning_rate, out: Array, scratch: Array, spare_gradient: bool = False) -> None:
+        """out = update(W, g, α): the reported W⁺ is `update`'s own array, never `train`'s recycled buffer."""
+        np.copyto(out, self.update(weight, gradient, learning_rate))
 
 
 def observed_train(

@@ -49,9 +49,10 @@ from matplotlib.figure import Figure
 
 from numerics import network
 from numerics.activations import TANH
-from numerics.data import TEACHER_STREAM, Dataset, generator, initial_weights
+from numerics.data import Dataset, initial_weights
 from numerics.devices import AsymmetricLinearDevice, Device
 from numerics.losses import SQUARED
+from numerics.streams import generator
 from numerics.training import TrainingSettings, compiled_schedule
 from proofs_check import latex
 from proofs_check import theorems as T
@@ -63,8 +64,6 @@ Array = np.ndarray
 Progress = Callable[[Iterable, int], Iterable]
 
 SCHEDULES = ("sp", "ap")
-NOISE_STREAM = 21
-"""Random stream of `NoisyDevice` (numerics.data.generator(seed, NOISE_STREAM, run))."""
 
 
 @dataclass(frozen=True)
@@ -136,6 +135,10 @@ class NoisyDevice:
         norm = float(np.max(np.linalg.norm(applied.reshape(applied.shape[0], -1), axis=-1)))
         self.largest_applied[layer] = max(self.largest_applied[layer], norm)
         return self.inner.update(weight, applied, learning_rate)
+
+    def update_into(self, weight: Array, gradient: Array, learning_rate, out: Array, scratch: Array, spare_gradient: bool = False) -> None:
+        """out = update(W, g, α): one noise draw per call, as `update`."""
+        np.copyto(out, self.update(weight, gradient, learning_rate))
 
 
 def _gradient_square(weights, x: Array, y: Array) -> Array:
@@ -211,7 +214,7 @@ def _rate_run(config: RatesConfig, task: _Task, schedule: str, K: int, run_index
     alpha = T.chosen_step_size_value(schedule, L=task.L_0, beta=task.beta_0, Delta_0=task.Delta_0, sigma2=task.sigma2, B=config.mini_batch, K=K)
     layers = len(task.dims) - 1
     record, _ = compiled_schedule(schedule, layers, K * B, B)
-    rng = generator(config.seed, NOISE_STREAM, run_index)
+    rng = generator(config.seed, "rates-noise", run_index)
     noisy = NoisyDevice(AsymmetricLinearDevice(tau=task.tau), task.sigma_noise / math.sqrt(B), 1, S, rng, layers, [e.layer - 1 for e in record.updates])
     settings = TrainingSettings(
         schedule=schedule,
@@ -296,7 +299,7 @@ def floor_task(config: RatesConfig) -> dict:
     """M = 1 least squares: data, initial weights, the teacher W*, τ grid and the fixed α."""
     dims = config.floor_dims
     data = T.teacher_student_sphere(dims, config.samples, config.seed)
-    rng = generator(config.seed, TEACHER_STREAM)
+    rng = generator(config.seed, "teacher")
     teacher = [rng.standard_normal((dims[m + 1], dims[m])) / np.sqrt(dims[m]) for m in range(len(dims) - 1)]
     initial = initial_weights(list(dims), config.seed, scale=config.init_scale)
     X = float(np.max(np.linalg.norm(data.inputs, axis=-1)))
@@ -318,7 +321,7 @@ def _floor_run(config: RatesConfig, task: dict, sigma_noise: float, run_index: i
     K = config.floor_updates
     layers = len(task["dims"]) - 1
     record, _ = compiled_schedule("ap", layers, K, 1)
-    rng = generator(config.seed, NOISE_STREAM, 1000 + run_index)
+    rng = generator(config.seed, "rates-noise", 1000 + run_index)
     noisy = NoisyDevice(AsymmetricLinearDevice(tau=np.repeat(taus, S).reshape(-1, 1, 1)), sigma_noise, groups, S, rng, layers, [e.layer - 1 for e in record.updates])
     settings = TrainingSettings(
         schedule="ap", device=noisy, learning_rate=task["alpha"], updates=K, activation=TANH, loss=SQUARED,

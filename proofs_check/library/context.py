@@ -15,7 +15,7 @@ import sympy as sp
 
 from numerics import network
 from numerics.activations import ACTIVATIONS
-from numerics.devices import AsymmetricLinearDevice, DigitalDevice
+from numerics.devices import device_for_bound
 from numerics.losses import LOSSES
 from proofs_check.instances import Instance
 from proofs_check.precision import FLOAT64, Arithmetic
@@ -275,8 +275,5 @@ class Context:
         """W⁺ for every layer with the instance's device: ALD for finite τ, digital SGD for τ = ∞."""
         tau = np.asarray(self.instance.tau, dtype=float)
         alpha = self.ar.convert(np.broadcast_to(np.asarray(self.instance.alpha, dtype=float), self.batch).copy())[..., None, None]
-        if np.all(np.isinf(tau)):
-            device = DigitalDevice()
-        else:
-            device = AsymmetricLinearDevice(tau=np.broadcast_to(tau, self.batch).copy()[..., None, None])
+        device = device_for_bound(tau if np.all(np.isinf(tau)) else np.broadcast_to(tau, self.batch).copy()[..., None, None])
         return tuple(device.update(w, g, alpha) for w, g in zip(weights, gradient))

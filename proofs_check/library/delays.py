@@ -7,12 +7,10 @@ instances are stale-gradient histories (proofs_check.histories) from drawn initi
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from numerics.activations import ACTIVATIONS
-from numerics.devices import make_device
+from numerics.devices import device_for_bound
 from numerics.losses import LOSSES
 from proofs_check.histories import stale_history
 from proofs_check.instances import Instance
@@ -107,7 +105,7 @@ class DelayLemma(Lemma):
     def build_search_instance(self, structure, weights, parts, common) -> Instance:
         """A stale-gradient history of `window` updates from the drawn weights."""
         s = structure
-        device = make_device("ald", s.tau) if math.isfinite(s.tau) else make_device("digital")
+        device = device_for_bound(s.tau)
         inputs, targets = common["inputs"], common["targets"]
         history = stale_history(weights, inputs, targets, ACTIVATIONS[s.activation], LOSSES[s.loss], device, s.alpha, s.window, s.delays)
         delays = np.broadcast_to(np.array(s.delays, dtype=np.int64), (inputs.shape[0], s.layers)).copy()

@@ -161,7 +161,9 @@ def test_adversarial_search_is_reproducible():
 
 def test_outside_the_assumptions_is_skipped_not_judged():
     """A delay window that leaves the ALD box (W_max ≥ τ) is outside the lemma's hypotheses."""
-    setting = TraceSetting("ap", (3, 4, 2), "tanh", "squared", "ald", 1.0, 0.05, 6)
+    from numerics.devices import make_device
+
+    setting = TraceSetting("ap", (3, 4, 2), "tanh", "squared", make_device("ald", 1.0), 0.05, 6)
     instance = trace_instances(simulate(setting))["gradient-delay"]
     tau = float(np.max([np.abs(h).max() for h in instance.history])) * 0.5
     shrunk = replace(instance, tau=tau)
