@@ -10,6 +10,7 @@ def setup() -> None:
     from hypothesis import strategies as st
 
     from proofs_check.instances import Instance, Network
+    from proofs_check.library import lemma_ids
 
     def strategies():
         from proofs_check import strategies
@@ -18,5 +19,5 @@ def setup() -> None:
 
     st.register_type_strategy(Network, st.deferred(lambda: strategies().networks()))
     st.register_type_strategy(
-        Instance, st.deferred(lambda: st.sampled_from(strategies().lemma_ids()).flatmap(strategies().instances))
+        Instance, st.deferred(lambda: st.sampled_from(lemma_ids()).flatmap(strategies().instances))
     )

@@ -14,7 +14,6 @@ machine); the elapsed time is reported beside it.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Callable

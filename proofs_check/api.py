@@ -18,7 +18,7 @@ from proofs_check.claims import Claim, candidate_claim, own_claim
 from proofs_check.engine import ClaimCheck, adversarial_check, check_instances
 from proofs_check.instances import Instance, instance_bytes, load_instance
 from proofs_check.library import Lemma, get_lemma
-from proofs_check.tolerance import HOLDS, overall_status
+from proofs_check.tolerance import HOLDS, overall_status, worst_status
 from proofs_check.traces import simulate, trace_instances
 from proofs_check.witness import describe
 
@@ -95,11 +95,15 @@ def result_of(check: ClaimCheck) -> CheckResult:
     return CheckResult(check.claim.lemma.id, check.claim.name, check.status, check.max_ratio, check.samples, witness, check)
 
 
+def _validated_seed(seed: int) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+
+
 def _validated(budget: float, seed: int) -> None:
     if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not math.isfinite(budget) or budget <= 0:
         raise ValueError(f"budget must be a finite number > 0 (units of 10,000 evaluations), got {budget!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    _validated_seed(seed)
 
 
 def check_on_traces(claim: Claim, seed: int, check: ClaimCheck, progress: Progress = _no_progress) -> ClaimCheck:
@@ -156,15 +160,9 @@ def tightness(lemma: "str | Lemma", *, budget: float = 10, seed: int = 0) -> Tig
     lemma = get_lemma(lemma)
     every_part = result_of(adversarial_check(own_claim(lemma), budget / 2, seed))
     headline = result_of(adversarial_check(candidate_claim(lemma, "bound"), budget / 2, seed))
-    status = overall_status_of((every_part.status, headline.status))
+    status = worst_status((every_part.status, headline.status))
     witness = every_part.witness or headline.witness
     return TightnessResult(lemma.id, status, max(every_part.max_ratio, headline.max_ratio), witness, every_part, headline)
-
-
-def overall_status_of(statuses: Iterable[str]) -> str:
-    """'error' if any is an error, else 'violated' if any is violated, else 'holds'."""
-    statuses = set(statuses)
-    return "error" if "error" in statuses else "violated" if "violated" in statuses else HOLDS
 
 
 @dataclass(frozen=True)
@@ -204,8 +202,7 @@ def check_theorem(id: str, rhs: str | None = None, *, quick: bool = False, seed:
 
     if id not in theorems.THEOREM_IDS:
         raise ValueError(f"unknown theorem {id!r}; allowed: {', '.join(theorems.THEOREM_IDS)}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    _validated_seed(seed)
     scale = 1.0 if rhs is None else _bound_scale(rhs)
     if id in theorems.CONVERGENCE_IDS:
         return theorems.check_convergence(id, quick=quick, seed=seed, rhs_scale=scale)
@@ -237,8 +234,7 @@ def verify(*, quick: bool = False, seed: int = 0, out: str | Path | None = None)
     from proofs_check.report import build_report, write_outputs
     from proofs_check.verification import verify as run_verification
 
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    _validated_seed(seed)
     start = time.perf_counter()
     result = run_verification(bool(quick), seed)
     report = build_report(result, time.perf_counter() - start)

@@ -15,7 +15,6 @@ point, proofs_check._hypothesis_hook, so `st.from_type(proofs_check.Instance)` w
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 from hypothesis import assume
@@ -24,8 +23,9 @@ from hypothesis.errors import InvalidArgument
 
 from numerics.activations import ACTIVATIONS
 from numerics.losses import LOSSES
-from proofs_check.instances import Instance, Network, finite_rows, select
-from proofs_check.library import Lemma, get_lemma, lemma_ids
+from proofs_check.adversarial import SearchSpace
+from proofs_check.instances import Instance, Network, select
+from proofs_check.library import Lemma, get_lemma
 
 __all__ = ["Network", "instances", "networks"]
 
@@ -138,18 +138,16 @@ def instances(lemma: "str | Lemma", *, max_layers: int = 5, max_width: int = 8) 
 
     @st.composite
     def draw_instance(draw) -> Instance:
-        structure = lemma.draw_structure(_Choices(draw), max_layers=max_layers, max_width=max_width)
-        shapes = lemma.search_parameters(structure)
+        space = SearchSpace(lemma, lemma.draw_structure(_Choices(draw), max_layers=max_layers, max_width=max_width))
         seed = draw(st.integers(0, 2**32 - 1))
         rng = np.random.default_rng(np.random.SeedSequence(seed))
         # each parameter group keeps its full range, shrinks, or vanishes (W^f = W, say)
-        parts = {name: rng.uniform(-1.0, 1.0, size=(1,) + shape) * draw(st.sampled_from(GROUP_SCALES)) for name, shape in shapes}
+        theta = np.concatenate(
+            [rng.uniform(-1.0, 1.0, size=int(np.prod(shape))) * draw(st.sampled_from(GROUP_SCALES)) for _, shape in space.shapes]
+        )
         with np.errstate(all="ignore"):
-            batched = lemma.search_instance(structure, parts)
-        inside = finite_rows(batched) & lemma.assumptions_hold(batched)
-        if batched.history is not None:
-            inside &= all(bool(np.max(np.abs(h)) < 1e3) for h in batched.history)
-        assume(bool(np.all(inside)))
+            batched = space.instance(theta[None, :])
+        assume(bool(np.all(space.within_domain(batched))))
         return select(batched, 0)
 
     return draw_instance()

@@ -114,13 +114,16 @@ def judge_lemma(instance: Instance, model: ConstantsModel = EXACT, lemma: "Lemma
     return judge(instance, evaluation.parts, lambda sub: lemma.evaluate(sub, MPMATH, model).parts)
 
 
-def overall_status(verdicts: list[PartVerdict]) -> str:
-    """'error' if any entry errs, else 'violated' if any is violated, else 'holds'."""
-    statuses = set()
-    for verdict in verdicts:
-        statuses.update(np.unique(verdict.status).tolist())
+def worst_status(statuses) -> str:
+    """'error' if any status is an error, else 'violated' if any is violated, else 'holds'."""
+    statuses = set(statuses)
     if ERROR in statuses:
         return ERROR
     if VIOLATED in statuses:
         return VIOLATED
     return HOLDS
+
+
+def overall_status(verdicts: list[PartVerdict]) -> str:
+    """The worst status of every entry of every part."""
+    return worst_status(status for verdict in verdicts for status in np.unique(verdict.status).tolist())

@@ -11,7 +11,6 @@ W_max the largest |w| over the run.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Iterable

@@ -9,7 +9,7 @@ quantities (ω_m, u^f_m, ...) are `LayerParameter`s, expanded to M symbols by `.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp

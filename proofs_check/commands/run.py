@@ -7,7 +7,6 @@ any violation). Exit 0 when every check holds, 1 when a bound is violated or err
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 from pathlib import Path

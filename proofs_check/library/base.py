@@ -49,8 +49,6 @@ class Part:
     rhs: Array
     layer: int | None = None
     """Layer m the part is about (None for whole-network quantities)."""
-    vacuous: bool = False
-    """The part cannot fail (a definition or an identity): counted apart, never as evidence."""
 
 
 @dataclass
@@ -197,6 +195,7 @@ class Lemma:
         """A random structure within the assumptions: M 1–max_layers, widths 1–max_width, any
         activation and loss. `rng` is a numpy Generator, or anything with its `choice`,
         `integers`, `random` and `uniform` (proofs_check.strategies draws through hypothesis)."""
+        # The search's own range (M, widths ≤ 3) favours small networks; wider ranges draw uniformly.
         layer_p = SMALL if max_layers == 3 else None
         width_p = SMALL if max_width == 3 else None
         layers = int(rng.choice(list(range(1, max_layers + 1)), p=layer_p))

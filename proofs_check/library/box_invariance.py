@@ -39,7 +39,7 @@ class BoxInvariance(Lemma):
     )
 
     def evaluate_at(self, c: Context) -> Evaluation:
-        ar, instance = c.ar, c.instance
+        instance = c.instance
         gradient = c.weights(instance.gradient) if instance.gradient is not None else c.micro_batch_gradient(c.W, c.W)
         updated = c.device_step(c.W, gradient)
         tau_matrix = c.scalar(instance.tau)[..., None]

@@ -9,7 +9,7 @@ import pytest
 from proofs_check.builtin import builtin_settings
 from proofs_check.claims import candidate_claim, false_variant_claims, own_claim
 from proofs_check.cli import main
-from proofs_check.engine import ClaimCheck, adversarial_check, check_instances, refute
+from proofs_check.engine import adversarial_check, check_instances, refute
 from proofs_check.instances import Instance, instance_arrays, instance_bytes, instance_from_arrays, load_instance, replace
 from proofs_check.library import Part, lemma_ids
 

@@ -9,7 +9,9 @@ import subprocess
 
 import pytest
 
+import proofs_check
 from proofs_check.cli import main
+from proofs_check.output import json_text
 from proofs_check.library import lemma_ids
 
 THEOREM_IDS = ("sync-convergence", "async-convergence", "iteration-complexity", "computation-density")
@@ -60,10 +62,12 @@ def test_outputs_are_written(quick_run):
     assert not list(out.rglob("*.tmp")), "no temporary file may remain"
 
 
-def test_same_seed_same_report(quick_run, tmp_path):
+def test_same_seed_same_report_from_the_python_api(quick_run, tmp_path):
+    """`proofs_check.verify` with the same seed reproduces the command's report."""
     _, _, report = quick_run
-    assert main(["run", "--quick", "--out", str(tmp_path), "--seed", "0"]) == 0
+    returned = proofs_check.verify(quick=True, seed=0, out=tmp_path)
     again = json.loads((tmp_path / "report.json").read_text())
+    assert json.loads(json_text(returned)) == again
     for key in ("lemmas", "schedules", "falsification", "constants"):
         first, second = report[key], again[key]
         if key == "lemmas":
