@@ -136,6 +136,17 @@ def _refine(space: SearchSpace, evaluate_rows, rng: np.random.Generator) -> None
         )
 
 
+def refinement_order(explored: list[tuple[float, int, "SearchSpace"]]) -> list["SearchSpace"]:
+    """The explored structures to refine, best first within each number of layers M, taking
+    the M's in turn: the larger networks, whose scores rarely beat the small ones' early,
+    still get their share of the budget."""
+    by_layers: dict[int, list[tuple[float, int, SearchSpace]]] = {}
+    for item in sorted(explored, key=lambda item: (-item[0], item[1])):
+        by_layers.setdefault(item[2].structure.layers, []).append(item)
+    queues = [by_layers[layers] for layers in sorted(by_layers)]
+    return [queue[rank][2] for rank in range(max(map(len, queues), default=0)) for queue in queues if rank < len(queue)]
+
+
 def search(
     lemma: Lemma,
     scorer: Scorer,
@@ -183,8 +194,7 @@ def search(
             scores = evaluate_rows(space, rng.uniform(-1.0, 1.0, size=(EXPLORATION_BATCH, space.size)))
             explored.append((float(np.max(scores)), structures, space))
             history.append(state["best"])
-        explored.sort(key=lambda item: (-item[0], item[1]))
-        for _, _, space in explored:
+        for space in refinement_order(explored):
             _refine(space, evaluate_rows, rng)
             history.append(state["best"])
         while True:

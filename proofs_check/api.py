@@ -77,6 +77,8 @@ class CheckResult:
             "claim": self.claim,
             "status": self.status,
             "samples": self.samples,
+            "vacuous": check.vacuous,
+            "outside_assumptions": check.outside_assumptions,
             "samples_by_source": check.sources,
             "max_ratio": self.max_ratio,
             "worst_part": check.worst_part,
@@ -92,7 +94,7 @@ def result_of(check: ClaimCheck) -> CheckResult:
     witness = None
     if check.witness is not None:
         witness = Witness(check.witness, check.witness_status, check.witness_part, check.witness_ratio)
-    return CheckResult(check.claim.lemma.id, check.claim.name, check.status, check.max_ratio, check.samples, witness, check)
+    return CheckResult(check.claim.lemma.id, check.claim.name, check.verdict, check.max_ratio, check.samples, witness, check)
 
 
 def _validated_seed(seed: int) -> None:

@@ -1,6 +1,8 @@
-"""The built-in set of small models and schedules that `run` checks (issue 4):
-teacher–student data; M ∈ {2, 3, 4}; tanh and identity; squared and cross-entropy;
-WOP, SP and AP; digital SGD and ALD at two values of τ."""
+"""The built-in set of small models and schedules that `run` checks: teacher–student data;
+M ∈ {2, 3, 4}; tanh and identity; squared and cross-entropy; WOP, SP and AP; digital SGD and
+ALD at two values of τ. Two further groups bring the lemmas close to their bounds on traces
+too: softsign runs, and ALD runs that start near the device bound (largest |w| = 0.95τ)
+with a larger step, so that box invariance and the analog increment are nearly tight."""
 
 from __future__ import annotations
 
@@ -18,13 +20,23 @@ DEVICES = (DigitalDevice(), AsymmetricLinearDevice(tau=1.0), AsymmetricLinearDev
 LEARNING_RATE = 0.05
 UPDATES = {"full": 40, "quick": 10}
 
+SOFTSIGN = (("softsign",), LOSSES, ("sp", "ap"), DEVICES[:2], (None,), (LEARNING_RATE,))
+"""Softsign runs: digital and ALD, synchronous and asynchronous."""
+SATURATION = 0.95
+NEAR_BOUND = (("tanh", "softsign"), LOSSES, ("ap",), (AsymmetricLinearDevice(tau=1.0),), (SATURATION,), (0.3,))
+"""ALD runs from largest |w| = 0.95τ with α = 0.3."""
+
 
 def builtin_settings(quick: bool, seed: int) -> list[TraceSetting]:
     """Every combination of the built-in set; each run gets its own seed (seed, seed + 1, ...)."""
     updates = UPDATES["quick" if quick else "full"]
+    main = product(ACTIVATIONS, LOSSES, SCHEDULES, DEVICES, (None,), (LEARNING_RATE,))
+    groups = [product(DIMS.values(), main)]
+    groups += [product(DIMS.values(), product(*group)) for group in (SOFTSIGN, NEAR_BOUND)]
     settings = []
-    combinations = product(DIMS.items(), ACTIVATIONS, LOSSES, SCHEDULES, DEVICES)
-    for index, ((_, dims), activation, loss, schedule, device) in enumerate(combinations):
+    for index, (dims, (activation, loss, schedule, device, saturation, learning_rate)) in enumerate(
+        combination for group in groups for combination in group
+    ):
         settings.append(
             TraceSetting(
                 schedule=schedule,
@@ -32,12 +44,13 @@ def builtin_settings(quick: bool, seed: int) -> list[TraceSetting]:
                 activation=activation,
                 loss=loss,
                 device=device,
-                learning_rate=LEARNING_RATE,
+                learning_rate=learning_rate,
                 updates=updates,
                 micro_batch_size=4,
                 mini_batch=2,
                 samples=64,
                 seed=seed + index,
+                saturation=saturation,
             )
         )
     return settings

@@ -74,7 +74,7 @@ class Candidate:
 
         headline = evaluation.headline
         rhs = self.evaluate(evaluation.symbols, headline.lhs)
-        return Part(f"{headline.name.split('≤')[0].strip()} ≤ {self.text}", headline.lhs, rhs, headline.layer)
+        return Part(f"{headline.name.split('≤')[0].strip()} ≤ {self.text}", headline.lhs, rhs, headline.layer, headline.vacuous)
 
 
 def parse_candidate(text: str) -> Candidate:

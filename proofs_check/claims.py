@@ -49,7 +49,7 @@ class Claim:
                 continue
             lower = np.asarray(modified.rhs < original.rhs, dtype=bool)
             lhs = np.where(lower, modified.lhs, 0 * modified.lhs)
-            parts.append(Part(modified.name, lhs, modified.rhs, modified.layer))
+            parts.append(Part(modified.name, lhs, modified.rhs, modified.layer, ~lower | np.asarray(modified.vacuous, dtype=bool)))
         return parts
 
     def judge(self, instance: Instance) -> list[PartVerdict]:

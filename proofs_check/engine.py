@@ -28,7 +28,10 @@ class ClaimCheck:
 
     claim: Claim
     samples: int = 0
-    """Inequality entries checked (every part, every sample, every instance)."""
+    """Inequality entries checked that could have failed (every part, sample and instance)."""
+    vacuous: int = 0
+    """Entries that could not have failed (both sides 0, a definition or an identity): counted
+    apart, left out of `samples` and of the ratios."""
     status: str = HOLDS
     max_ratio: float = -math.inf
     """Largest finite lhs/rhs seen."""
@@ -54,6 +57,12 @@ class ClaimCheck:
     """Status of the witness entry ('violated' or 'error')."""
 
     @property
+    def verdict(self) -> str:
+        """The reported status: `status`, except 'error' when nothing could have failed
+        (every entry vacuous, or nothing checked): such a check is uninformative, never 'holds'."""
+        return ERROR if self.samples == 0 and self.status == HOLDS else self.status
+
+    @property
     def median_ratio(self) -> float:
         ratios = self.all_ratios()
         return float(np.median(ratios)) if ratios.size else math.nan
@@ -74,17 +83,20 @@ class ClaimCheck:
         rows = batch_size(instance)
         for verdict in verdicts:
             count = int(verdict.status.size)
-            self.samples += count
-            self.sources[source] = self.sources.get(source, 0) + count
+            evidence = ~verdict.vacuous
+            informative = int(evidence.sum())
+            self.samples += informative
+            self.vacuous += count - informative
+            self.sources[source] = self.sources.get(source, 0) + informative
             self.re_evaluated += verdict.re_evaluated
-            finite = verdict.ratio[np.isfinite(verdict.ratio)]
+            finite = verdict.ratio[np.isfinite(verdict.ratio) & evidence]
             if finite.size:
                 self.ratio_samples.append(finite.ravel())
                 part_max = float(finite.max())
                 if part_max > self.max_ratio:
                     self.max_ratio = part_max
                     self.worst_part = verdict.name
-                    flat = int(np.nanargmax(np.where(np.isfinite(verdict.ratio), verdict.ratio, -np.inf)))
+                    flat = int(np.nanargmax(np.where(np.isfinite(verdict.ratio) & evidence, verdict.ratio, -np.inf)))
                     self.tightest = _row_instance(instance, rows, flat, count)
             bad = verdict.status != HOLDS
             if bad.any():

@@ -75,7 +75,14 @@ class Arithmetic:
 
 
 def _float64_spectral_norm(matrices: Array) -> Array:
-    return np.linalg.norm(matrices, ord=2, axis=(-2, -1))
+    """||W||_2 over the last two axes; NaN for a matrix holding NaN or inf (LAPACK's SVD
+    would not converge on it): a non-finite input is an error to report, never a crash."""
+    matrices = np.asarray(matrices, dtype=float)
+    finite = np.all(np.isfinite(matrices), axis=(-2, -1))
+    if finite.all():
+        return np.linalg.norm(matrices, ord=2, axis=(-2, -1))
+    norms = np.linalg.norm(np.where(finite[..., None, None], matrices, 0.0), ord=2, axis=(-2, -1))
+    return np.where(finite, norms, np.nan)
 
 
 FLOAT64 = Arithmetic(

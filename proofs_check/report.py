@@ -85,7 +85,7 @@ def write_outputs(out: Path, result: VerificationResult, report: dict) -> None:
     variant_rows = [dict(row, ascii_name=f"{row['kind']} ({row['lemma']})") for row in report["falsification"]["variants"]]
     write_text(out / "tables" / "falsification.tex", latex.variants_table(variant_rows))
     ratios = {lemma_id: check.all_ratios() for lemma_id, check in result.lemma_checks.items()}
-    statuses = {lemma_id: check.status for lemma_id, check in result.lemma_checks.items()}
+    statuses = {lemma_id: check.verdict for lemma_id, check in result.lemma_checks.items()}
     write_figure(out / "figures" / "ratio_distributions.png", ratio_distributions(ratios, statuses))
     for schedule in ("wop", "sp", "ap"):
         mini_batch = 1 if schedule == "ap" else 4

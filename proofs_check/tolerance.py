@@ -53,6 +53,8 @@ class PartVerdict:
     """Array of 'holds' / 'violated' / 'error' per entry."""
     re_evaluated: int
     """Entries decided in 50-digit arithmetic."""
+    vacuous: np.ndarray
+    """Per entry: it could not have failed (both sides 0, or the part marks it)."""
 
 
 def judge_part(part: Part) -> PartVerdict:
@@ -62,7 +64,8 @@ def judge_part(part: Part) -> PartVerdict:
     finite = np.isfinite(lhs) & np.isfinite(rhs)
     status = np.where(within_tolerance(lhs, rhs), HOLDS, VIOLATED).astype(object)
     status[~finite] = ERROR
-    return PartVerdict(part.name, part.layer, lhs, rhs, ratio, status, 0)
+    vacuous = ((lhs == 0) & (rhs == 0)) | np.broadcast_to(np.asarray(part.vacuous, dtype=bool), lhs.shape)
+    return PartVerdict(part.name, part.layer, lhs, rhs, ratio, status, 0, vacuous)
 
 
 def near_ties(verdict: PartVerdict) -> np.ndarray:

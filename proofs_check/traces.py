@@ -11,6 +11,7 @@ W_max the largest |w| over the run.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Iterable
@@ -48,11 +49,27 @@ class TraceSetting:
     mini_batch: int = 2
     samples: int = 64
     seed: int = 0
+    saturation: float | None = None
+    """Scale each layer's seeded initial weights so that its largest |w| is saturation·τ,
+    instead of clipping them to ±τ/2: a run that starts near the device bound (a finite τ
+    and 0 < saturation < 1)."""
+
+    def __post_init__(self) -> None:
+        if self.saturation is not None and not (0 < self.saturation < 1 and math.isfinite(self.device.tau)):
+            raise ValueError(f"saturation needs 0 < saturation < 1 and a finite τ, got {self.saturation!r} with τ = {self.device.tau}")
 
     @property
     def label(self) -> str:
         dims = "-".join(map(str, self.dims))
-        return f"{self.schedule} {device_label(self.device)} {self.activation}/{self.loss} {dims} seed {self.seed}"
+        start = f" from {self.saturation:g}τ" if self.saturation is not None else ""
+        return f"{self.schedule} {device_label(self.device)}{start} {self.activation}/{self.loss} {dims} seed {self.seed}"
+
+    def initial_weights(self) -> tuple[Array, ...]:
+        """W^{(0)} of the run."""
+        if self.saturation is None:
+            return initial_weights(list(self.dims), self.seed, bound=initial_bound(self.device))
+        weights = initial_weights(list(self.dims), self.seed)
+        return tuple(w * (self.saturation * self.device.tau / np.max(np.abs(w))) for w in weights)
 
 
 @dataclass
@@ -69,7 +86,7 @@ def simulate(setting: TraceSetting) -> Trace:
     """Run the setting's simulation on its seeded teacher–student task, keeping every version."""
     activation, loss = ACTIVATIONS[setting.activation], LOSSES[setting.loss]
     data = teacher_student(list(setting.dims), setting.samples, setting.seed, activation, loss)
-    initial = initial_weights(list(setting.dims), setting.seed, bound=initial_bound(setting.device))
+    initial = setting.initial_weights()
     settings = _training_settings(setting, setting.device, (setting.seed,))
     return Trace(setting, data, train(initial, data, settings))
 
@@ -97,7 +114,7 @@ def simulate_all(settings: list[TraceSetting]) -> list[Trace]:
     unbatched `simulate` (tests/proofs_check/test_traces.py)."""
     groups: dict[TraceSetting, list[int]] = {}
     for index, setting in enumerate(settings):
-        key = dataclasses.replace(setting, device=DigitalDevice(), seed=0)  # all but device and seed
+        key = (dataclasses.replace(setting, device=DigitalDevice(), seed=0, saturation=None), setting.saturation)  # all but device and seed
         groups.setdefault(key, []).append(index)
     traces: list[Trace | None] = [None] * len(settings)
     for members in groups.values():
@@ -112,7 +129,7 @@ def _simulate_replicas(group: list[TraceSetting]) -> list[Trace]:
     first = group[0]
     activation, loss = ACTIVATIONS[first.activation], LOSSES[first.loss]
     tasks = [teacher_student(list(s.dims), s.samples, s.seed, activation, loss) for s in group]
-    initial = stack_replicas([initial_weights(list(s.dims), s.seed, bound=initial_bound(s.device)) for s in group])
+    initial = stack_replicas([s.initial_weights() for s in group])
     taus = np.array([s.device.tau for s in group]).reshape(-1, 1, 1)
     settings = _training_settings(first, AsymmetricLinearDevice(tau=taus), tuple(s.seed for s in group))
     data = Dataset(np.stack([t.inputs for t in tasks]), np.stack([t.targets for t in tasks]))

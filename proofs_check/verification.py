@@ -163,8 +163,10 @@ def lemma_row(check: ClaimCheck) -> dict:
     lemma = check.claim.lemma
     return {
         "id": lemma.id,
-        "status": check.status,
+        "status": check.verdict,
         "samples": check.samples,
+        "vacuous": check.vacuous,
+        "outside_assumptions": check.outside_assumptions,
         "max_ratio": check.max_ratio if math.isfinite(check.max_ratio) else None,
         "median_ratio": check.median_ratio,
         "witness": None,

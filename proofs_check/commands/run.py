@@ -33,9 +33,9 @@ def _progress(iterable, total, description):
 
 def print_summary(report: dict, out: Path) -> None:
     print_table(
-        ["lemma", "paper label", Column("samples", "right"), Column("max ratio", "right", ".6g"), Column("median", "right", ".4g"), "status"],
+        ["lemma", "paper label", Column("samples", "right"), Column("vacuous", "right"), Column("max ratio", "right", ".6g"), Column("median", "right", ".4g"), "status"],
         [
-            (row["id"], row["paper_label"] or ("(this project)" if row["builtin"] else "(user lemma)"), row["samples"], row["max_ratio"], row["median_ratio"], row["status"])
+            (row["id"], row["paper_label"] or ("(this project)" if row["builtin"] else "(user lemma)"), row["samples"], row["vacuous"], row["max_ratio"], row["median_ratio"], row["status"])
             for row in report["lemmas"]
         ],
     )

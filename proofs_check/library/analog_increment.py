@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from proofs_check.instances import Instance
 from proofs_check.library.base import Evaluation, FalseVariant, Lemma, Part, rows_within_box
 from proofs_check.library.context import Context, maximum
@@ -51,8 +53,10 @@ class AnalogIncrement(Lemma):
         steps = [ar.norm(u - w, (-2, -1))[..., None] for u, w in zip(updated, c.W)]
         gradient_norms = [ar.norm(g, (-2, -1))[..., None] for g in gradient]
         largest = [ar.max_abs(w)[..., None] for w in c.W]
+        # digital rows (τ = ∞): the step is α||g|| by definition, an identity that cannot fail
+        digital = np.broadcast_to(np.isinf(np.asarray(instance.tau, dtype=float)), c.batch)[..., None]
         parts = [
-            Part("||W⁺_m − W_m||_F ≤ α(1 + ||W_m||_inf/τ)||g_m||_F", steps[m], alpha * (1 + largest[m] / tau) * gradient_norms[m], m + 1)
+            Part("||W⁺_m − W_m||_F ≤ α(1 + ||W_m||_inf/τ)||g_m||_F", steps[m], alpha * (1 + largest[m] / tau) * gradient_norms[m], m + 1, digital)
             for m in range(layers)
         ]
         step = ar.sqrt(sum(s * s for s in steps))
@@ -61,7 +65,7 @@ class AnalogIncrement(Lemma):
             W_inf = maximum(W_inf, value)
         g_norm = ar.sqrt(sum(g * g for g in gradient_norms))
         middle = alpha * (1 + W_inf / tau) * g_norm
-        parts.append(Part("||W⁺ − W||_F ≤ α(1 + ||W||_inf/τ)||g||_F", step, middle))
+        parts.append(Part("||W⁺ − W||_F ≤ α(1 + ||W||_inf/τ)||g||_F", step, middle, vacuous=digital))
         headline = Part("||W⁺ − W||_F ≤ 2αG", step, 2 * alpha * signal.G)
         parts.append(Part("α(1 + ||W||_inf/τ)||g||_F ≤ 2αG", middle, 2 * alpha * signal.G))
         parts.append(headline)

@@ -49,6 +49,10 @@ class Part:
     rhs: Array
     layer: int | None = None
     """Layer m the part is about (None for whole-network quantities)."""
+    vacuous: bool | Array = False
+    """Entries that cannot fail (a definition, an identity, or outside the part's hypotheses),
+    a bool or a mask broadcastable against lhs: counted apart, never as evidence. Entries
+    with both sides exactly 0 are vacuous too (the tolerance policy adds them)."""
 
 
 @dataclass
@@ -108,8 +112,16 @@ class Structure:
         return len(self.dims) - 1
 
 
-SMALL = (0.45, 0.33, 0.22)
-"""Probabilities of M = 1, 2, 3 and of widths 1, 2, 3: equality cases live on small networks."""
+MAX_LAYERS, MAX_WIDTH, MAX_WINDOW = 6, 4, 5
+"""The adversarial search's range: M ≤ 6 stages, widths ≤ 4, delay windows ≤ 5."""
+
+
+def decreasing(count: int) -> np.ndarray:
+    """Probabilities ∝ 1/sqrt(k) of the values 1..count: small structures (where equality
+    cases live) come first, and the largest still get a fair share (M ≥ 4 of 6: 37%)."""
+    weights = 1 / np.sqrt(np.arange(1, count + 1))
+    return weights / weights.sum()
+
 TAUS = (math.inf, 0.5, 2.0, 8.0)
 """Device bounds the search draws (∞: digital SGD)."""
 
@@ -191,15 +203,13 @@ class Lemma:
         """The lemma's batched instance on a trace (batch axis: the updates), or None."""
         return None
 
-    def draw_structure(self, rng, max_layers: int = 3, max_width: int = 3) -> Structure:
-        """A random structure within the assumptions: M 1–max_layers, widths 1–max_width, any
-        activation and loss. `rng` is a numpy Generator, or anything with its `choice`,
-        `integers`, `random` and `uniform` (proofs_check.strategies draws through hypothesis)."""
-        # The search's own range (M, widths ≤ 3) favours small networks; wider ranges draw uniformly.
-        layer_p = SMALL if max_layers == 3 else None
-        width_p = SMALL if max_width == 3 else None
-        layers = int(rng.choice(list(range(1, max_layers + 1)), p=layer_p))
-        dims = tuple(int(d) for d in rng.choice(list(range(1, max_width + 1)), p=width_p, size=layers + 1))
+    def draw_structure(self, rng, max_layers: int = MAX_LAYERS, max_width: int = MAX_WIDTH, max_window: int = MAX_WINDOW) -> Structure:
+        """A random structure within the assumptions: M 1–max_layers, widths 1–max_width,
+        delay windows 1–max_window, any activation and loss. `rng` is a numpy Generator, or
+        anything with its `choice`, `integers`, `random` and `uniform` (proofs_check.strategies
+        draws through hypothesis)."""
+        layers = int(rng.choice(list(range(1, max_layers + 1)), p=decreasing(max_layers)))
+        dims = tuple(int(d) for d in rng.choice(list(range(1, max_width + 1)), p=decreasing(max_width), size=layers + 1))
         activation = str(rng.choice(sorted(ACTIVATIONS)))
         loss = str(rng.choice(sorted(LOSSES)))
         samples = int(rng.integers(1, 3)) if self.micro_batch else 1
@@ -207,7 +217,7 @@ class Lemma:
         taus = TAUS[1:] if self.finite_tau_only else TAUS
         window, delays = 0, ()
         if self.delay_window:
-            window = int(rng.integers(1, 4))
+            window = int(rng.integers(1, max_window + 1))
             if rng.random() < 0.5:
                 delays = tuple(min(window, layers - m) for m in range(1, layers + 1))
             else:

@@ -118,8 +118,8 @@ class UserLemma(Lemma):
     def from_trace(self, view) -> Instance | None:
         return self._own(self.family.from_trace(view))
 
-    def draw_structure(self, rng, max_layers: int = 3, max_width: int = 3) -> Structure:
-        return dataclasses.replace(self.family.draw_structure(rng, max_layers, max_width), lemma=self.id)
+    def draw_structure(self, rng, **limits) -> Structure:
+        return dataclasses.replace(self.family.draw_structure(rng, **limits), lemma=self.id)
 
     def search_parameters(self, structure: Structure):
         return self.family.search_parameters(structure)

@@ -9,7 +9,7 @@ import pytest
 from proofs_check.builtin import builtin_settings
 from proofs_check.claims import candidate_claim, false_variant_claims, own_claim
 from proofs_check.cli import main
-from proofs_check.engine import adversarial_check, check_instances, refute
+from proofs_check.engine import ClaimCheck, adversarial_check, check_instances, refute
 from proofs_check.instances import Instance, instance_arrays, instance_bytes, instance_from_arrays, load_instance, replace
 from proofs_check.library import Part, lemma_ids
 
@@ -172,3 +172,54 @@ def test_outside_the_assumptions_is_skipped_not_judged():
     assert check.outside_assumptions == int((row_max >= tau).sum()) > 0
     inside_rows = int((row_max < tau).sum())
     assert (check.samples > 0) == (inside_rows > 0)
+
+
+def test_vacuous_entries_never_count_as_evidence():
+    """0 ≤ 0 entries and parts marked as definitions are counted apart, never in samples or ratios."""
+    instance = Instance("bounded-signal", "identity", "squared", (np.array([[0.0]]),), np.array([[1.0]]), np.array([[0.0]]))
+    parts = [Part("0 ≤ 0", np.zeros(3), np.zeros(3)), Part("a definition", np.ones(2), np.ones(2), vacuous=True), Part("real", np.array([0.5]), np.array([1.0]))]
+    check = ClaimCheck(own_claim("bounded-signal"))
+    check.add(instance, [judge_part(part) for part in parts], "trace")
+    assert check.samples == 1 and check.vacuous == 5
+    assert check.max_ratio == pytest.approx(0.5) and check.median_ratio == pytest.approx(0.5)
+    assert check.verdict == HOLDS
+
+
+def test_a_check_whose_every_entry_is_vacuous_is_an_error_not_holds():
+    instance = Instance("bounded-signal", "identity", "squared", (np.array([[0.0]]),), np.array([[1.0]]), np.array([[0.0]]))
+    check = ClaimCheck(own_claim("bounded-signal"))
+    check.add(instance, [judge_part(Part("0 ≤ 0", np.zeros(4), np.zeros(4)))], "trace")
+    assert check.samples == 0 and check.vacuous == 4
+    assert check.verdict == ERROR and check.max_ratio == -np.inf
+
+
+def test_a_violated_definition_is_still_reported():
+    """A vacuous part that fails means the code is wrong: the status says so."""
+    instance = Instance("bounded-signal", "identity", "squared", (np.array([[0.0]]),), np.array([[1.0]]), np.array([[0.0]]))
+    check = ClaimCheck(own_claim("bounded-signal"))
+    check.add(instance, [judge_part(Part("a definition", np.array([2.0]), np.array([1.0]), vacuous=True))], "trace")
+    assert check.verdict == VIOLATED and check.samples == 0
+
+
+def test_a_bound_false_only_for_four_or_more_layers_is_refuted():
+    """True for M ≤ 3 (it equals G's worst case there), false for M ≥ 4: the search must reach deep networks."""
+    claim = candidate_claim("bounded-signal", "sqrt(Min(M,3))*G_ell*X*L_phi**(M-1)*omega_max**(M-1)")
+    check = adversarial_check(claim, 10.0, seed=0, stop_at_violation=True)
+    assert check.status == VIOLATED and check.witness.layers >= 4 and check.witness_ratio > 1
+
+
+def test_the_search_draws_deep_wide_and_long_structures():
+    from proofs_check.library import get_lemma
+
+    rng = np.random.default_rng(0)
+    structures = [get_lemma("gradient-delay").draw_structure(rng) for _ in range(600)]
+    assert max(s.layers for s in structures) == 6 and max(max(s.dims) for s in structures) == 4
+    assert max(s.window for s in structures) == 5
+    assert sum(s.layers >= 4 for s in structures) / len(structures) > 0.25
+
+
+def test_a_non_finite_matrix_has_a_nan_spectral_norm_not_a_crash():
+    from proofs_check.precision import FLOAT64
+
+    norms = FLOAT64.spectral_norm(np.array([[[np.nan, 1.0], [0.0, 1.0]], [[3.0, 0.0], [0.0, 4.0]], [[np.inf, 0.0], [0.0, 1.0]]]))
+    assert np.isnan(norms[0]) and norms[1] == 4.0 and np.isnan(norms[2])
