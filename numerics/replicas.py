@@ -10,10 +10,11 @@ Two ways replicas differ:
 
 - **By seed.** `replica_seeds(s, R)` gives seeds s, s+1, ..., s+R-1. Replica r takes its
   teacher–student data (`seeded_teacher_student`), its initial weights
-  (`seeded_initial_weights`) and its gradient noise (`TrainingSettings.seeds`) from seed
-  s + r, so it is the unbatched run with seed s + r. With shared files instead
-  (`simulate --data/--init`), the shared part is the same for every replica: with both
-  files given, replicas differ only by their noise seed.
+  (`seeded_initial_weights`), its gradient noise and its i.i.d. micro-batch rows
+  (`TrainingSettings.seeds`, `TrainingSettings.sampling`) from seed s + r, so it is the
+  unbatched run with seed s + r. With shared files instead (`simulate --data/--init`), the
+  shared part is the same for every replica: with both files given, replicas differ only
+  by their noise and sampling seed.
 - **By hyper-parameters.** `hyper_grid(learning_rates, taus)` returns one α per replica
   (for `TrainingSettings.learning_rate`, shape [R]) and one τ per replica (for
   `AsymmetricLinearDevice(tau=...)`, shape [R, 1, 1], broadcasting over each replica's
@@ -34,10 +35,10 @@ import numpy as np
 
 from numerics import network
 from numerics.activations import Activation
-from numerics.data import Dataset, initial_weights, teacher_student
+from numerics.data import Dataset, initial_weights, replica_labels, teacher_student
 from numerics.devices import AsymmetricLinearDevice
 from numerics.losses import Loss
-from numerics.training import Progress, TrainingResult, TrainingSettings, compiled_schedule, replica_labels, train
+from numerics.training import Progress, TrainingResult, TrainingSettings, compiled_schedule, train
 
 Array = np.ndarray
 
@@ -126,6 +127,9 @@ def _merge(parts: list[TrainingResult]) -> TrainingResult:
         return np.concatenate(arrays, axis=0)
 
     layers = len(first.final_weights)
+    update_rows = first.update_rows  # shared by the replicas, unless each has its own rows
+    if any(rows.ndim > 1 for rows in update_rows):
+        update_rows = [join([p.update_rows[k] for p in parts]) for k in range(len(update_rows))]
     versions = applied = None
     if first.versions is not None:
         versions = [[join([p.versions[m][k] for p in parts]) for k in range(len(first.versions[m]))] for m in range(layers)]
@@ -139,7 +143,7 @@ def _merge(parts: list[TrainingResult]) -> TrainingResult:
         record=first.record,
         versions=versions,
         applied_gradients=applied,
-        update_rows=first.update_rows,
+        update_rows=update_rows,
     )
 
 
@@ -212,5 +216,5 @@ def replica(result: TrainingResult, r: int) -> TrainingResult:
         record=result.record,
         versions=versions,
         applied_gradients=applied,
-        update_rows=result.update_rows,
+        update_rows=[rows[r] if rows.ndim > 1 else rows for rows in result.update_rows],
     )

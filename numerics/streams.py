@@ -28,6 +28,7 @@ STREAMS: dict[str, Stream] = {
     "init": Stream(spawn_key=(1,)),
     "noise": Stream(spawn_key=(2,)),
     "teacher": Stream(spawn_key=(3,)),
+    "sampling": Stream(spawn_key=(4,)),
     "adversarial": Stream(spawn_key=(7,)),
     "shuffle": Stream(spawn_key=(11,)),
     "rates-noise": Stream(spawn_key=(21,)),
@@ -37,6 +38,7 @@ STREAMS: dict[str, Stream] = {
 
 - data: teacher–student inputs; init: initial weights; teacher: the teacher's weights;
 - noise: N(0, σ²) gradient noise of a training run, key the micro-batch j;
+- sampling: the rows of micro-batch j under i.i.d. sampling (`numerics.data.IIDSampling`), key j;
 - adversarial: the adversarial search of `proofs_check.adversarial`;
 - shuffle: the digits experiment's permutation of the training split, key the epoch;
 - rates-noise: the rates experiment's update noise, key the run;

@@ -5,7 +5,9 @@ current weights and stores z_m (and a_m); B(j) at stage m forms δ_m from the st
 forward values and the vector passed down by stage m+1, forms the gradient δ_m a_{m-1}^T
 (plus injected noise), and passes W_m^T δ_m down with the weights at the start of the
 slot. Updates apply at the end of their slot with the mean of their micro-batches'
-gradients. Weights may carry leading replica axes; every array operation then runs all
+gradients. The samples of micro-batch j are the rows the run's sampling rule picks for it
+(`TrainingSettings.sampling`, numerics.data: cyclic windows by default, or i.i.d. rows drawn
+from each replica's seed), read when F(j) enters stage 1 and B(j) leaves stage M. Weights may carry leading replica axes; every array operation then runs all
 replicas at once (a stacked matmul is one BLAS call per replica with the same operands
 and strides as the unbatched call, so a batched run is bit-identical to separate runs;
 `numerics.replicas` builds replica stacks and splits large ones over threads).
@@ -28,7 +30,7 @@ import numpy as np
 
 from numerics import network
 from numerics.activations import TANH, Activation
-from numerics.data import Dataset
+from numerics.data import CYCLIC, Dataset, Sampling, replica_labels  # noqa: F401 - replica_labels re-exported
 from numerics.devices import Device
 from numerics.losses import Loss
 from numerics.schedules import BACKWARD, ScheduleRecord, build_schedule
@@ -62,9 +64,12 @@ class TrainingSettings:
     noise: float = 0.0
     """σ: N(0, σ²) added to every entry of every micro-batch gradient."""
     seeds: tuple[int, ...] = (0,)
-    """Seed of each replica's noise stream (one seed for an unbatched run)."""
+    """Seed of each replica's noise and sampling streams (one seed for an unbatched run)."""
     keep_versions: bool = False
     """Keep every weight version and every applied gradient (for lemma checks)."""
+    sampling: Sampling = CYCLIC
+    """How micro-batch j picks its rows (numerics.data: CYCLIC, the default, or IID; replica r
+    draws with its seed `seeds[r]`)."""
 
     @property
     def micro_batches_per_update(self) -> int:
@@ -98,7 +103,8 @@ class TrainingResult:
     applied_gradients: list[list[Array]] | None = None
     """applied_gradients[m][k]: the gradient g̃_k of layer m+1 that update k applied (when kept)."""
     update_rows: list[Array] = field(default_factory=list)
-    """Dataset rows ξ_k of each update (the union of its micro-batches, in order)."""
+    """Dataset rows ξ_k of each update (the union of its micro-batches, in order): [B·b] shared
+    by the replicas (cyclic sampling), or [..., B·b] with the replica axes (a seeded sampling)."""
 
 
 def per_replica(value: float | Array, lead_shape: tuple[int, ...]) -> float | Array:
@@ -109,15 +115,6 @@ def per_replica(value: float | Array, lead_shape: tuple[int, ...]) -> float | Ar
     if array.shape != lead_shape:
         raise ValueError(f"per-replica value has shape {array.shape}, expected {lead_shape}")
     return array.reshape(lead_shape + (1, 1))
-
-
-def replica_labels(labels: Array, lead_shape: tuple[int, ...]) -> Array:
-    """Integer labels [b] shared by replicas, as a C-contiguous [..., b] copy per replica.
-
-    A loss value takes the logit of each sample's label along the class axis, which needs
-    the replica axes on the labels too; a copy (not a stride-0 view) keeps the per-sample
-    values, and so each replica's mean over its samples, in the unbatched memory order."""
-    return np.ascontiguousarray(np.broadcast_to(labels, lead_shape + labels.shape))
 
 
 # ----- the compiled schedule ---------------------------------------------------------------
@@ -221,10 +218,9 @@ def train(
     weights = [np.array(w, dtype=float, copy=True) for w in initial]
     shapes = [w.shape for w in weights]
     noise = _GradientNoise(settings.noise, settings.seeds, lead_shape, [s[-2:] for s in shapes]) if settings.noise != 0.0 else None
-    rows_per_update = per_update * b
-    update_rows = list((np.arange(updates * rows_per_update) % data.size).reshape(updates, rows_per_update))
-    broadcast_inputs = bool(lead_shape) and data.inputs.ndim == 2
-    shared_labels = broadcast_inputs and data.targets.ndim == 1
+    # The samples of every micro-batch, by the run's sampling rule (replica r with seeds[r]).
+    batches = settings.sampling.batches(data, b, settings.micro_batches, settings.seeds, lead_shape)
+    update_rows = batches.update_rows(updates, per_update)
 
     # Per layer: stored forward values and gradients by micro-batch, free buffers of the
     # layer's weight shape (recycled weight versions, gradients), one scratch buffer.
@@ -256,9 +252,7 @@ def train(
         nonlocal next_reference
         while next_reference < updates and all(next_reference in pending for pending in pending_versions):
             point = [pending.pop(next_reference) for pending in pending_versions]
-            x, y = data.window(next_reference * rows_per_update, rows_per_update)
-            if shared_labels:
-                y = replica_labels(y, lead_shape)
+            x, y = batches.samples(next_reference * per_update, per_update)
             reference_loss[..., next_reference] = network.mean_loss(point, x, y, activation, loss)
             for index, version in enumerate(point):
                 if version is not weights[index]:
@@ -274,8 +268,7 @@ def train(
             weight = weights[index]
             if backward:
                 if index == last:
-                    _, y = data.window(j * b, b)
-                    delta = loss.gradient(pre_activations[index].pop(j), y)
+                    delta = loss.gradient(pre_activations[index].pop(j), batches.targets(j))
                 elif tanh:
                     delta = np.square(outputs[index].pop(j))
                     np.subtract(1.0, delta, out=delta)
@@ -291,9 +284,7 @@ def train(
                     passed_down[index - 1][j] = delta @ weight
             else:
                 if index == 0:
-                    a, _ = data.window(j * b, b)
-                    if broadcast_inputs:
-                        a = np.broadcast_to(a, lead_shape + a.shape)
+                    a = batches.inputs(j)
                 else:
                     if tanh:
                         a = outputs[index - 1][j] = np.tanh(pre_activations[index - 1].pop(j))

@@ -20,7 +20,7 @@ import numpy as np
 
 from numerics import network
 from numerics.activations import ACTIVATIONS
-from numerics.data import Dataset, initial_weights, teacher_student
+from numerics.data import CYCLIC, Dataset, Sampling, initial_weights, teacher_student
 from numerics.devices import AsymmetricLinearDevice, Device, DigitalDevice, device_label, initial_bound
 from numerics.losses import LOSSES
 from numerics.replicas import replica, stack_replicas
@@ -49,6 +49,8 @@ class TraceSetting:
     mini_batch: int = 2
     samples: int = 64
     seed: int = 0
+    sampling: Sampling = CYCLIC
+    """How micro-batch j picks its rows (numerics.data; i.i.d. rows from the seed)."""
     saturation: float | None = None
     """Scale each layer's seeded initial weights so that its largest |w| is saturation·τ,
     instead of clipping them to ±τ/2: a run that starts near the device bound (a finite τ
@@ -62,7 +64,8 @@ class TraceSetting:
     def label(self) -> str:
         dims = "-".join(map(str, self.dims))
         start = f" from {self.saturation:g}τ" if self.saturation is not None else ""
-        return f"{self.schedule} {device_label(self.device)}{start} {self.activation}/{self.loss} {dims} seed {self.seed}"
+        sampling = "" if self.sampling == CYCLIC else f" {self.sampling.name} sampling"
+        return f"{self.schedule} {device_label(self.device)}{start} {self.activation}/{self.loss} {dims} seed {self.seed}{sampling}"
 
     def initial_weights(self) -> tuple[Array, ...]:
         """W^{(0)} of the run."""
@@ -104,6 +107,7 @@ def _training_settings(setting: TraceSetting, device: Device, seeds: tuple[int, 
         mini_batch=setting.mini_batch,
         seeds=seeds,
         keep_versions=True,
+        sampling=setting.sampling,
     )
 
 
@@ -258,7 +262,7 @@ def recomputed_gradients_match(trace: Trace) -> float:
         backward = [result.versions[m][int(result.backward_versions[k, m])] for m in range(len(result.versions))]
         members = []
         for j in range(per_update):
-            rows = trace.data.rows(k * per_update + j, setting.micro_batch_size)
+            rows = trace.data.rows(k * per_update + j, setting.micro_batch_size, sampling=setting.sampling, seed=setting.seed)
             x, y = trace.data.take(rows)
             members.append(network.gradients(forward, x, y, activation, loss, backward_weights=backward))
         for m in range(len(forward)):

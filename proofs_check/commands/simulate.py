@@ -1,11 +1,15 @@
 """One training run of a schedule with a device; writes DIR/trace.npz and DIR/summary.json.
 
 Without --data/--init a seeded teacher–student task is generated (numerics.data).
+`--sampling cyclic` (default) gives micro-batch j the rows [j·b, (j+1)·b) modulo N in order;
+`--sampling iid` draws each micro-batch's b rows uniformly with replacement, from the seed's
+"sampling" stream with key j (numerics.data.IIDSampling).
 
 `--replicas R` runs R independent replicas at once (numerics.replicas): replica r uses seed
-`--seed` + r for its generated data, its generated initial weights and its gradient noise,
-so it is bit-identical to the single run with that seed. A file given with --data or
---init is shared by every replica (with both, replicas differ only by their noise seed).
+`--seed` + r for its generated data, its generated initial weights, its gradient noise and
+its i.i.d. rows, so it is bit-identical to the single run with that seed. A file given with
+--data or --init is shared by every replica (with both, replicas differ only by their noise
+and sampling seed).
 With R > 1 the trace arrays gain a leading replica axis (W1_final [R, d1, d0], loss
 [R, updates]; fwd_version and bwd_version stay [updates, M], the schedule being shared),
 and summary.json's final_loss and max_abs_weight become lists of R values, with
@@ -21,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from numerics.activations import ACTIVATIONS
-from numerics.data import initial_weights, teacher_student
+from numerics.data import SAMPLING_NAMES, initial_weights, sampling_by_name, teacher_student
 from numerics.devices import DEVICE_NAMES, initial_bound, make_device
 from numerics.losses import LOSSES
 from numerics.replicas import broadcast_replicas, replica_seeds, seeded_initial_weights, seeded_teacher_student, train_replicas
@@ -51,6 +55,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--init", type=Path, help=".npz with W1..WM (default: N(0, 1/d_{m-1}) entries, clipped to ±τ/2 for ald)")
     parser.add_argument("--samples", type=positive_int, default=256, help="N for the generated teacher–student task (default 256)")
     parser.add_argument("--noise", type=nonnegative_float, default=0.0, help="σ: add N(0, σ²) to every micro-batch gradient entry")
+    parser.add_argument(
+        "--sampling", choices=SAMPLING_NAMES, default="cyclic",
+        help="cyclic (default): micro-batch j takes rows [j·b, (j+1)·b) mod N in order; iid: b rows drawn with replacement (seeded)",
+    )
     parser.add_argument("--seed", type=nonnegative_int, default=0)
     parser.add_argument(
         "--replicas", type=positive_int, default=1,
@@ -85,6 +93,7 @@ def summarise(arguments: argparse.Namespace, dims: list[int], result: TrainingRe
         "mini_batch": record.mini_batch,
         "micro_batches": record.micro_batches,
         "noise": arguments.noise,
+        "sampling": getattr(arguments, "sampling", "cyclic"),
         "seed": arguments.seed,
     }
     if batched:
@@ -131,6 +140,7 @@ def run(arguments: argparse.Namespace) -> int:
         mini_batch=arguments.mini_batch,
         noise=arguments.noise,
         seeds=seeds,
+        sampling=sampling_by_name(arguments.sampling),
     )
     with np.errstate(over="ignore", invalid="ignore"):
         if replicas == 1:

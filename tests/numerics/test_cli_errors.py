@@ -131,6 +131,7 @@ BAD_SIMULATE = [
     (["--seed", "-1"], ["--seed"]),
     (["--micro-batch-size", "0"], ["--micro-batch-size"]),
     (["--mini-batch", "0"], ["--mini-batch"]),
+    (["--sampling", "shuffle"], ["--sampling", "'cyclic'", "'iid'"]),
 ]
 
 

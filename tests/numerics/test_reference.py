@@ -10,6 +10,10 @@ nothing from numerics.training or numerics.schedules. For update k:
   micro-batch gradients of micro-batches kB .. kB + B − 1.
 
 The reference loss of update k is the mean loss of the update's samples at W^{(k)}.
+Micro-batch j takes rows [j·b, (j+1)·b) mod N (cyclic, the default: `simulate` without
+--sampling) or, with i.i.d. sampling, b rows drawn with replacement by
+`integers(0, N, size=b)` of the PCG64 generator of SeedSequence(seed, spawn_key=(4, j))
+(MODEL §3 and the "sampling" stream of numerics.streams, written out here).
 `simulate` runs through proofs_check.cli.main on --data/--init files without noise.
 """
 
@@ -59,7 +63,13 @@ def _sample_output_gradient(loss, z, y):
     return p
 
 
-def _micro_batch_rows(j, b, n):
+SAMPLING_SPAWN_KEY = 4  # the "sampling" stream
+
+
+def _micro_batch_rows(j, b, n, sampling="cyclic", seed=0):
+    if sampling == "iid":
+        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(SAMPLING_SPAWN_KEY, j))))
+        return [int(r) for r in rng.integers(0, n, size=b)]
     return [(j * b + i) % n for i in range(b)]
 
 
@@ -98,11 +108,12 @@ def _device_update(device, tau, alpha, w, g):
     return w - alpha * g - (alpha / tau) * np.abs(g) * w
 
 
-def reference_run(schedule, device, tau, alpha, updates, initial, x, y, activation, loss, b, B, stale_backward=False):
+def reference_run(schedule, device, tau, alpha, updates, initial, x, y, activation, loss, b, B, stale_backward=False, sampling="cyclic", seed=0):
     """Final weights, per-update reference losses and the versions read, per MODEL §1–3.
 
     `stale_backward` (only for the negative control) makes the backward MVMs read the
-    forward's stale weights instead of the current version."""
+    forward's stale weights instead of the current version. `sampling` "cyclic" or "iid"
+    (rows drawn from `seed`)."""
     layers = len(initial)
     n = x.shape[0]
     history = [[w.copy()] for w in initial]  # history[m][k] = W_{m+1}^{(k)}
@@ -119,10 +130,13 @@ def reference_run(schedule, device, tau, alpha, updates, initial, x, y, activati
             forward_weights = point
             forward_read.append([k] * layers)
         backward_read.append([k] * layers)
-        rows = [r for j in micro_batches for r in _micro_batch_rows(j, b, n)]
+        rows = [r for j in micro_batches for r in _micro_batch_rows(j, b, n, sampling, seed)]
         losses.append(_reference_mean_loss(point, x, y, rows, activation, loss))
         per_micro_batch = [
-            _reference_gradient(forward_weights, forward_weights if stale_backward else point, x, y, _micro_batch_rows(j, b, n), activation, loss) for j in micro_batches
+            _reference_gradient(
+                forward_weights, forward_weights if stale_backward else point, x, y, _micro_batch_rows(j, b, n, sampling, seed), activation, loss
+            )
+            for j in micro_batches
         ]
         for m in range(layers):
             g = sum(grads[m] for grads in per_micro_batch) / len(per_micro_batch)
@@ -134,11 +148,13 @@ DIMS = {1: (4, 3), 4: (3, 5, 4, 4, 3)}
 ACTIVATION_OF = {("squared", 1): "identity", ("squared", 4): "tanh", ("cross-entropy", 1): "tanh", ("cross-entropy", 4): "softsign"}
 
 
+@pytest.mark.parametrize("sampling", ["cyclic", "iid"])
 @pytest.mark.parametrize("stages", [1, 4])
 @pytest.mark.parametrize("loss", ["squared", "cross-entropy"])
 @pytest.mark.parametrize("device", ["digital", "ald"])
 @pytest.mark.parametrize("schedule", ["ap", "sp", "wop", "single"])
-def test_simulate_matches_independent_reference(tmp_path, capsys, schedule, device, loss, stages):
+def test_simulate_matches_independent_reference(tmp_path, capsys, schedule, device, loss, stages, sampling):
+    """cyclic: `simulate` without --sampling (the default path); iid: --sampling iid --seed 13."""
     dims = DIMS[stages]
     activation = ACTIVATION_OF[(loss, stages)]
     rng = np.random.default_rng(20 + stages)
@@ -150,6 +166,8 @@ def test_simulate_matches_independent_reference(tmp_path, capsys, schedule, devi
     np.savez(tmp_path / "init.npz", **{f"W{m}": w for m, w in enumerate(initial, start=1)})
     np.savez(tmp_path / "data.npz", x=x, y=y)
     tau, alpha, updates, b, B = 1.5, 0.15, 7, 3, 2
+    seed = 13
+    sampling_flags = ["--sampling", "iid", "--seed", str(seed)] if sampling == "iid" else []
 
     out = tmp_path / "out"
     code = main(
@@ -158,6 +176,7 @@ def test_simulate_matches_independent_reference(tmp_path, capsys, schedule, devi
             "--updates", str(updates), "--activation", activation, "--loss", loss,
             "--micro-batch-size", str(b), "--mini-batch", str(B),
             "--data", str(tmp_path / "data.npz"), "--init", str(tmp_path / "init.npz"), "--out", str(out), "--json",
+            *sampling_flags,
         ]
     )
     assert code == 0
@@ -165,9 +184,11 @@ def test_simulate_matches_independent_reference(tmp_path, capsys, schedule, devi
     with np.load(out / "trace.npz") as archive:
         trace = {key: archive[key] for key in archive.files}
 
-    final, losses, forward_read, backward_read = reference_run(
-        schedule, device, tau, alpha, updates, initial, x, y, activation, loss, b, 1 if schedule == "ap" else B
-    )
+    common = (schedule, device, tau, alpha, updates, initial, x, y, activation, loss, b, 1 if schedule == "ap" else B)
+    final, losses, forward_read, backward_read = reference_run(*common, sampling=sampling, seed=seed)
+    assert printed["sampling"] == sampling
+    if sampling == "iid":  # the rows matter: the cyclic reference is another run
+        assert np.max(np.abs(reference_run(*common)[1] - losses)) > 1e3 * TOLERANCE
     for m, w in enumerate(final, start=1):
         np.testing.assert_allclose(trace[f"W{m}_final"], w, rtol=TOLERANCE, atol=TOLERANCE, err_msg=f"W{m}")
         # The run did something: the comparison is not between two copies of the initial weights.

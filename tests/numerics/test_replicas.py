@@ -1,7 +1,8 @@
 """Replicas (numerics.replicas, `simulate --replicas`): a batched run of R replicas is bit for
 bit R unbatched runs (np.array_equal, never allclose): final weights, reference losses and
-max_abs_weight, for AP and SP, digital and ALD, with and without noise, for seeded stacks,
-for an α × τ grid, through the threaded chunked runner, and through the command line."""
+max_abs_weight, for AP and SP, digital and ALD, with and without noise, with cyclic and
+i.i.d. sampling (replica r draws its rows with its own seed), for seeded stacks, for an
+α × τ grid, through the threaded chunked runner, and through the command line."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from numerics.activations import activation_by_name
-from numerics.data import Dataset
+from numerics.data import CYCLIC, IID, Dataset
 from numerics.devices import AsymmetricLinearDevice, DigitalDevice
 from numerics.losses import loss_by_name
 from numerics.replicas import (
@@ -57,6 +58,9 @@ def assert_same_run(batched: TrainingResult, single: TrainingResult, context: st
     assert np.array_equal(batched.max_abs_weight, single.max_abs_weight), f"{context} max_abs_weight differs"
     np.testing.assert_array_equal(batched.forward_versions, single.forward_versions)
     np.testing.assert_array_equal(batched.backward_versions, single.backward_versions)
+    assert len(batched.update_rows) == len(single.update_rows)
+    for k, (b, s) in enumerate(zip(batched.update_rows, single.update_rows)):
+        assert np.array_equal(b, s), f"{context} rows of update {k} differ"
     if single.versions is not None:
         for m in range(len(single.versions)):
             for k, (b, s) in enumerate(zip(batched.versions[m], single.versions[m])):
@@ -82,12 +86,16 @@ def _unbatched(initial, data, settings, r):
 # ----- seeded replicas ---------------------------------------------------------------------
 
 
+SAMPLING = pytest.mark.parametrize("sampling", [CYCLIC, IID], ids=["cyclic", "iid"])
+
+
+@SAMPLING
 @pytest.mark.parametrize("noise", [0.0, 0.3], ids=["clean", "noisy"])
 @pytest.mark.parametrize("device", [DigitalDevice(), AsymmetricLinearDevice(tau=2.0)], ids=["digital", "ald"])
 @pytest.mark.parametrize("schedule", ["ap", "sp"])
-def test_seeded_replicas_are_bit_identical_to_single_runs(schedule, device, noise):
+def test_seeded_replicas_are_bit_identical_to_single_runs(schedule, device, noise, sampling):
     seeds, initial, data = _seeded(4, 11)
-    settings = _settings(schedule, device, seeds, noise)
+    settings = _settings(schedule, device, seeds, noise, sampling=sampling)
     batched = train(initial, data, settings)
     assert batched.reference_loss.shape == (4, settings.updates)
     for r in range(4):
@@ -97,20 +105,22 @@ def test_seeded_replicas_are_bit_identical_to_single_runs(schedule, device, nois
     assert np.max(np.abs(batched.final_weights[0] - initial[0])) > 1e-3
 
 
+@SAMPLING
 @pytest.mark.parametrize(("schedule", "loss", "activation"), [("wop", "cross-entropy", "softsign"), ("single", "squared", "identity"), ("ap", "cross-entropy", "tanh")])
-def test_other_schedules_losses_activations_and_kept_versions(schedule, loss, activation):
+def test_other_schedules_losses_activations_and_kept_versions(schedule, loss, activation, sampling):
     """The remaining schedules, cross-entropy, the generic (non-tanh) activation path, and
     every kept version and applied gradient; b = 4 and B = 3 (a power of two and not)."""
     seeds, initial, data = _seeded(3, 2, loss=loss, activation=activation)
-    settings = _settings(schedule, AsymmetricLinearDevice(tau=2.0), seeds, 0.2, loss, activation, micro_batch_size=4, mini_batch=3, updates=6, keep_versions=True)
+    settings = _settings(schedule, AsymmetricLinearDevice(tau=2.0), seeds, 0.2, loss, activation, micro_batch_size=4, mini_batch=3, updates=6, keep_versions=True, sampling=sampling)
     batched = train(initial, data, settings)
     for r in range(3):
         assert_same_run(replica(batched, r), _unbatched(initial, data, settings, r), f"replica {r}:")
 
 
+@SAMPLING
 @pytest.mark.parametrize("loss", ["squared", "cross-entropy"])
 @pytest.mark.parametrize("schedule", ["ap", "sp"])
-def test_long_sums_and_wrapping_rows(schedule, loss):
+def test_long_sums_and_wrapping_rows(schedule, loss, sampling):
     """Sums long enough for numpy's pairwise summation (≥ 9 terms: 10 outputs, B·b = 16 rows)
     and micro-batches that wrap around N: the sums run in the unbatched order."""
     dims = (12, 16, 16, 10)
@@ -118,7 +128,7 @@ def test_long_sums_and_wrapping_rows(schedule, loss):
     activation, loss_ = activation_by_name("tanh"), loss_by_name(loss)
     initial = seeded_initial_weights(dims, seeds, bound=1.0)
     data = seeded_teacher_student(dims, 21, seeds, activation, loss_)
-    settings = _settings(schedule, AsymmetricLinearDevice(tau=2.0), seeds, 0.1, loss, micro_batch_size=8, mini_batch=2, updates=8)
+    settings = _settings(schedule, AsymmetricLinearDevice(tau=2.0), seeds, 0.1, loss, micro_batch_size=8, mini_batch=2, updates=8, sampling=sampling)
     batched = train(initial, data, settings)
     for r in range(3):
         assert_same_run(replica(batched, r), _unbatched(initial, data, settings, r), f"replica {r}:")
@@ -166,6 +176,30 @@ def test_grid_on_shared_labels():
         assert_same_run(replica(batched, r), single, f"replica {r}:")
 
 
+@pytest.mark.parametrize("loss", ["squared", "cross-entropy"])
+@pytest.mark.parametrize("schedule", ["ap", "sp"])
+def test_iid_rows_per_replica_from_shared_data(schedule, loss):
+    """Shared data (no replica axis) and shared initial weights; each replica draws its own
+    i.i.d. rows from its seed (per-replica gathers of shared inputs and shared labels), with
+    B·b = 16 rows per update for pairwise sums, and a per-replica α."""
+    rng = np.random.default_rng(12)
+    dims = (6, 9, 10)
+    labels = loss == "cross-entropy"
+    data = Dataset(rng.standard_normal((23, 6)), rng.integers(0, 10, 23) if labels else rng.standard_normal((23, 10)))
+    start = [np.clip(0.4 * rng.standard_normal((dims[m + 1], dims[m])), -0.9, 0.9) for m in range(2)]
+    alpha = np.array([0.05, 0.1, 0.2, 0.1])
+    seeds = (3, 4, 5, 6)
+    settings = _settings(schedule, AsymmetricLinearDevice(tau=2.0), seeds, 0.05, loss, learning_rate=alpha, micro_batch_size=8, mini_batch=2, sampling=IID)
+    batched = train(broadcast_replicas(start, 4), data, settings)
+    assert batched.update_rows[0].shape == (4, 8 if schedule == "ap" else 16)
+    for r in range(4):
+        single = train(start, data, dataclasses.replace(settings, learning_rate=float(alpha[r]), seeds=(seeds[r],)))
+        assert_same_run(replica(batched, r), single, f"replica {r}:")
+    # Replicas 1 and 3 share α but not their seed: different rows, different runs.
+    assert not np.array_equal(batched.update_rows[0][1], batched.update_rows[0][3])
+    assert not np.array_equal(batched.final_weights[0][1], batched.final_weights[0][3])
+
+
 def test_digital_learning_rate_grid():
     """A per-replica α alone, on the digital device."""
     seeds, initial, data = _seeded(3, 0)
@@ -180,12 +214,13 @@ def test_digital_learning_rate_grid():
 # ----- the chunked, threaded runner ----------------------------------------------------------
 
 
+@SAMPLING
 @pytest.mark.parametrize("noise", [0.0, 0.25], ids=["clean", "noisy"])
-def test_train_replicas_in_threaded_chunks_is_bit_identical(noise):
+def test_train_replicas_in_threaded_chunks_is_bit_identical(noise, sampling):
     seeds, initial, data = _seeded(7, 40)
     alpha = np.linspace(0.05, 0.15, 7)
     tau = np.linspace(1.5, 3.0, 7).reshape(7, 1, 1)
-    settings = _settings("ap", AsymmetricLinearDevice(tau=tau), seeds, noise, learning_rate=alpha)
+    settings = _settings("ap", AsymmetricLinearDevice(tau=tau), seeds, noise, learning_rate=alpha, sampling=sampling)
     whole = train(initial, data, settings)
     chunked = train_replicas(initial, data, settings, workers=2, chunk=2)
     serial = train_replicas(initial, data, settings, workers=1, chunk=3)
@@ -301,9 +336,12 @@ def _simulate(capsys, out, *extra):
     return trace, summary
 
 
+@pytest.mark.parametrize("sampling", [[], ["--sampling", "iid"]], ids=["cyclic", "iid"])
 @pytest.mark.parametrize("noise", [[], ["--noise", "0.2"]], ids=["clean", "noisy"])
-def test_cli_replica_r_is_the_run_with_seed_plus_r(capsys, tmp_path, noise):
+def test_cli_replica_r_is_the_run_with_seed_plus_r(capsys, tmp_path, noise, sampling):
+    noise = [*noise, *sampling]
     trace, summary = _simulate(capsys, tmp_path / "batched", "--replicas", "3", "--seed", "5", *noise)
+    assert summary["sampling"] == ("iid" if sampling else "cyclic")
     assert summary["replicas"] == 3 and summary["seeds"] == [5, 6, 7] and summary["seed"] == 5
     assert trace["W1_final"].shape == (3, 6, 4) and trace["W3_final"].shape == (3, 3, 5)
     assert trace["loss"].shape == (3, 25)
@@ -317,7 +355,7 @@ def test_cli_replica_r_is_the_run_with_seed_plus_r(capsys, tmp_path, noise):
             assert np.array_equal(trace[key], single[key])
         assert summary["final_loss"][r] == single_summary["final_loss"]
         assert summary["max_abs_weight"][r] == single_summary["max_abs_weight"]
-        for key in ("slots", "density", "fwd_delay_max", "bwd_delay_max", "dims", "tau", "lr", "updates"):
+        for key in ("slots", "density", "fwd_delay_max", "bwd_delay_max", "dims", "tau", "lr", "updates", "sampling"):
             assert summary[key] == single_summary[key]
 
 
@@ -359,6 +397,18 @@ def test_cli_shared_labels(capsys, tmp_path):
     rng = np.random.default_rng(5)
     np.savez(tmp_path / "data.npz", x=rng.standard_normal((30, 4)), y=rng.integers(0, 3, 30))
     files = ["--data", str(tmp_path / "data.npz"), "--loss", "cross-entropy", "--micro-batch-size", "5"]
+    batched, summary = _simulate(capsys, tmp_path / "batched", "--replicas", "2", "--seed", "8", *files)
+    for r in range(2):
+        single, single_summary = _simulate(capsys, tmp_path / f"single{r}", "--seed", str(8 + r), *files)
+        assert np.array_equal(batched["W2_final"][r], single["W2_final"]) and np.array_equal(batched["loss"][r], single["loss"])
+        assert summary["final_loss"][r] == single_summary["final_loss"]
+
+
+def test_cli_iid_shared_labels(capsys, tmp_path):
+    """Cross-entropy labels from --data shared by the replicas, rows drawn per replica."""
+    rng = np.random.default_rng(5)
+    np.savez(tmp_path / "data.npz", x=rng.standard_normal((30, 4)), y=rng.integers(0, 3, 30))
+    files = ["--data", str(tmp_path / "data.npz"), "--loss", "cross-entropy", "--micro-batch-size", "5", "--sampling", "iid"]
     batched, summary = _simulate(capsys, tmp_path / "batched", "--replicas", "2", "--seed", "8", *files)
     for r in range(2):
         single, single_summary = _simulate(capsys, tmp_path / f"single{r}", "--seed", str(8 + r), *files)

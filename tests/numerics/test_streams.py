@@ -14,6 +14,7 @@ LEGACY = {
     "init": ((), lambda s: np.random.SeedSequence(s, spawn_key=(1,))),  # numerics.data INIT_STREAM = 1
     "noise": ((5,), lambda s: np.random.SeedSequence(s, spawn_key=(2, 5))),  # numerics.training, NOISE_STREAM = 2, micro-batch 5
     "teacher": ((), lambda s: np.random.SeedSequence(s, spawn_key=(3,))),  # numerics.data TEACHER_STREAM = 3
+    "sampling": ((6,), lambda s: np.random.SeedSequence(s, spawn_key=(4, 6))),  # new (i.i.d. rows), micro-batch 6: the specification
     "adversarial": ((), lambda s: np.random.SeedSequence(s, spawn_key=(7,))),  # proofs_check.adversarial.search
     "shuffle": ((4,), lambda s: np.random.SeedSequence(s, spawn_key=(11, 4))),  # experiments.digits SHUFFLE_STREAM = 11, epoch 4
     "rates-noise": ((1002,), lambda s: np.random.SeedSequence(s, spawn_key=(21, 1002))),  # experiments.rates NOISE_STREAM = 21, run 1000 + 2
@@ -57,5 +58,7 @@ def test_the_same_seed_gives_the_same_draws_and_other_names_or_keys_others():
         assert np.array_equal(generator(9, name).standard_normal(8), generator(9, name).standard_normal(8))
         assert not np.array_equal(generator(9, name).standard_normal(8), generator(10, name).standard_normal(8))
     assert not np.array_equal(generator(9, "noise", 0).standard_normal(8), generator(9, "noise", 1).standard_normal(8))
+    assert not np.array_equal(generator(9, "sampling", 0).standard_normal(8), generator(9, "sampling", 1).standard_normal(8))
+    assert not np.array_equal(generator(9, "sampling", 5).standard_normal(8), generator(9, "noise", 5).standard_normal(8))
     draws = [generator(9, name).standard_normal(8) for name in STREAMS]
     assert all(not np.array_equal(draws[i], draws[j]) for i in range(len(draws)) for j in range(i))
