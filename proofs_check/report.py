@@ -63,7 +63,7 @@ def build_report(result: VerificationResult, elapsed: float) -> dict:
             "variants": variants,
         },
         "ledger": {
-            "counts": {status: sum(e["status"] == status for e in ledger) for status in ("proved", "numerical", "unproved")},
+            "counts": {status: sum(e["status"] == status for e in ledger) for status in ("proved", "identity", "numerical", "unproved")},
             "steps": ledger,
         },
         "constants": result.constants,

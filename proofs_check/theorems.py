@@ -241,15 +241,17 @@ def smoothness(omega: Sequence[float], X: float, Y: float) -> tuple[float, Array
 
 
 def chosen_step_size_value(schedule: str, *, L: float, beta: float, Delta_0: float, sigma2: float, B: int, K: int) -> float:
-    """α = min(β/(24L), sqrt(Δ_0/(L·variance·K))), variance σ² (AP) or σ²/B (SP, WOP)."""
-    expression = C.chosen_step_size(complexity.variance(schedule))
+    """α = min(β/(6Lq_max²), sqrt(Δ_0/(L q_max² variance K))) at ALD's worst case q_max = 2
+    (= min(β/(24L), sqrt(Δ_0/(4L·variance·K)))), variance σ² (AP) or σ²/B (SP, WOP); the
+    delay branch is left out (c_D = 0 a priori: c_D is measured after the runs)."""
+    expression = C.chosen_step_size(complexity.variance(schedule), 0, 2)
     values = {"L": L, "beta": beta, "Delta_0": Delta_0, "K": K, "sigma": math.sqrt(sigma2), "B": float(B)}
     return float(C.evaluate(expression, values))
 
 
 def _threshold_at_unit_noise(schedule: str, *, L: float, beta: float, Delta_0: float, B: int) -> float:
-    """K* = 576LΔ_0/(β²·variance) evaluated at σ = 1 (so that K* at σ is this/σ²)."""
-    values = {"L": L, "beta": beta, "Delta_0": Delta_0, "sigma": 1.0, "B": float(B)}
+    """K* = 36Lq_max²Δ_0/(β²·variance) at q_max = 2 evaluated at σ = 1 (so that K* at σ is this/σ²)."""
+    values = {"L": L, "beta": beta, "Delta_0": Delta_0, "sigma": 1.0, "B": float(B), "q_max": 2.0}
     return float(C.evaluate(complexity.regime_threshold(schedule), values))
 
 
@@ -804,7 +806,7 @@ def check_iteration_complexity(claim: Mapping[str, Iterable] | None = None) -> T
     """
     claim = CLAIMED_EXPONENTS if claim is None else claim
     rows, statuses = [], []
-    for schedule in complexity.SCHEDULES:
+    for schedule in complexity.PAPER_SCHEDULES:
         result = complexity.iteration_complexity(schedule)
         derived = sorted({sp.Rational(exponent) for exponent in result.leading_exponents})
         claimed = sorted({_rational(exponent) for exponent in claim.get(schedule, ())}) if schedule in claim else None

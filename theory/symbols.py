@@ -140,7 +140,31 @@ omega = LayerParameter("omega", r"\omega", "bound on the spectral norm ||W_m||_2
 # Device (MODEL.md §2).
 tau = Parameter("tau", r"\tau", "device bound: conductances live in [-τ, τ]", POSITIVE, (0.5, 20.0), log_scale=True)
 W_max = Parameter("W_max", r"W_{\max}", "bounded saturation: ||W_k||_inf ≤ W_max < τ", POSITIVE, (0.05, 2.0), log_scale=True)
-beta = Parameter("beta", r"\beta", "β = 1 − W_max/τ", UNIT_INTERVAL, (0.05, 1.0))
+beta = Parameter(
+    "beta",
+    r"\beta",
+    "device constant β = min over |w| ≤ W_max of min(q₊, q₋) = min(γ₊, γ₋)(1 − W_max/τ)^p > 0 (ALD: 1 − W_max/τ)",
+    POSITIVE,
+    (0.05, 1.0),
+)
+q_max = Parameter(
+    "q_max",
+    r"q_{\max}",
+    "device constant q_max = max over |w| ≤ W_max of max(q₊, q₋) = max(γ₊, γ₋)(1 + W_max/τ)^p ≥ β (ALD: 1 + W_max/τ ≤ 2)",
+    POSITIVE,
+    (0.5, 4.0),
+    log_scale=True,
+)
+G_max = Parameter(
+    "G_max",
+    r"G_{\max}",
+    "device constant G_max = max over |w| ≤ W_max of |G(w)|, G = (q₋ − q₊)/2 (ALD: W_max/τ)",
+    NONNEGATIVE,
+    (0.0, 2.0),
+)
+gamma_up = Parameter("gamma_up", r"\gamma_{+}", "up gain γ₊ of a response-function device: q₊(w) = γ₊(1 − w/τ)^p", POSITIVE, (0.25, 4.0), log_scale=True)
+gamma_down = Parameter("gamma_down", r"\gamma_{-}", "down gain γ₋ of a response-function device: q₋(w) = γ₋(1 + w/τ)^p", POSITIVE, (0.25, 4.0), log_scale=True)
+exponent = Parameter("p", "p", "response exponent p of a response-function device (ALD: 1)", POSITIVE, (0.25, 4.0), log_scale=True)
 alpha = Parameter("alpha", r"\alpha", "step size", POSITIVE, (1e-4, 0.5), log_scale=True)
 
 # Perturbations and delays (MODEL.md §4).
@@ -163,17 +187,28 @@ J = Parameter("J", "J", "micro-batches in total", POSITIVE_INTEGER, (1, 1000))
 
 SCALARS: dict[str, Parameter] = {
     p.name: p
-    for p in (M, L_phi, S_phi, X, Y, L_ell, G_ell, tau, W_max, beta, alpha, D, L, G, sigma, Delta_0, c_D, K, epsilon, B, J)
+    for p in (
+        M, L_phi, S_phi, X, Y, L_ell, G_ell, tau, W_max, beta, q_max, G_max, gamma_up, gamma_down, exponent,
+        alpha, D, L, G, sigma, Delta_0, c_D, K, epsilon, B, J,
+    )
 }
 LAYERED: dict[str, LayerParameter] = {p.name: p for p in (omega, u_f, u_b, d_f, d_b)}
 
 ASSUMPTIONS = (
     sp.StrictLessThan(W_max.symbol, tau.symbol),
-    sp.Eq(beta.symbol, 1 - W_max.symbol / tau.symbol),
     sp.StrictGreaterThan(beta.symbol, 0),
-    sp.LessThan(beta.symbol, 1),
+    sp.LessThan(beta.symbol, q_max.symbol),
+    sp.GreaterThan(G_max.symbol, 0),
 )
-"""Relations between symbols that MODEL.md assumes: W_max < τ, β = 1 − W_max/τ ∈ (0, 1]."""
+"""Relations between symbols that MODEL.md (version 2, §2) assumes for any response-function
+device: W_max < τ, 0 < β ≤ q_max (a minimum is at most a maximum), G_max ≥ 0."""
+
+ALD_ASSUMPTIONS = (
+    sp.Eq(beta.symbol, 1 - W_max.symbol / tau.symbol),
+    sp.Eq(q_max.symbol, 1 + W_max.symbol / tau.symbol),
+    sp.Eq(G_max.symbol, W_max.symbol / tau.symbol),
+)
+"""The asymmetric linear device's constants (MODEL.md §2): β = 1 − W_max/τ, q_max = 1 + W_max/τ, G_max = W_max/τ."""
 
 
 def parameter(name: str) -> Parameter:

@@ -1,7 +1,9 @@
-"""The symbolic iteration and clock-cycle complexity in ε per schedule, with the leading exponents.
+"""The symbolic iteration and clock-cycle complexity in ε per schedule, in both forms of MODEL.md §5.
 
-K(ε) inverts the vanishing part of the schedule's convergence theorem at the chosen step size
-(theory.complexity, MODEL.md §5); the exponents are read off its expansion as ε → 0.
+`fixed-sigma` (the paper's form, σ > 0) and `uniform` (every σ ≥ 0) each give K(ε) as a
+sum of powers of ε with their coefficients, derived from the proved bounds on the
+vanishing part (theory.complexity, theory.convergence); the clock cycles multiply K(ε) by
+the slots one update takes. The JSON also holds the exact small-ε expansion (σ > 0 fixed).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from theory.convergence import to_latex
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--schedule", choices=complexity.SCHEDULES, help="one schedule (default: all three)")
+    parser.add_argument("--schedule", choices=complexity.SCHEDULES, help="one schedule (default: all six)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -29,52 +31,62 @@ def _expression(expression: sp.Expr) -> dict:
 
 
 def _terms(terms) -> list[dict]:
-    return [{"coefficient": _expression(term.coefficient), "exponent": _number(term.exponent)} for term in terms]
+    return [{"exponent": _number(term.exponent), "exponent_text": sp.sstr(term.exponent), "coefficient": _expression(term.coefficient)} for term in terms]
+
+
+def _form(result: complexity.ComplexityForm) -> dict:
+    return {
+        "description": result.description,
+        "step_size": _expression(result.step_size),
+        "vanishing_bound": _expression(result.bound),
+        "exponents": [_number(exponent) for exponent in result.exponents],
+        "iterations": {**_expression(result.iterations), "terms": _terms(result.terms)},
+        "clock_cycles": {**_expression(result.clock_cycles), "terms": _terms(result.clock_terms)},
+    }
 
 
 def summarise(schedule: str) -> dict:
     """The complexity of one schedule as plain JSON types."""
     result = complexity.iteration_complexity(schedule)
-    clock_terms = complexity.clock_cycle_terms(schedule)
     return {
         "schedule": schedule,
         "theorem": complexity.theorem_for(schedule).id,
-        "vanishing_part": _expression(result.vanishing_part),
-        "regime": {
-            "text": "α = sqrt(Δ_0/(Lσ²K)) (the branch active as ε → 0), i.e. K ≥ threshold",
-            "threshold": _expression(result.regime_threshold),
-        },
-        "iteration_complexity": _expression(result.iterations),
-        "leading_exponents": [_number(exponent) for exponent in result.leading_exponents],
-        "leading_terms": _terms(result.leading_terms),
-        "expansion": _terms(result.expansion),
-        "o_form": _expression(result.o_form),
-        "o_form_iterations": {
-            **_expression(result.o_form_iterations),
-            "leading_exponents": [_number(exponent) for exponent in result.o_form_leading_exponents],
-        },
-        "clock_cycles": {
-            **_expression(complexity.clock_cycles(schedule)),
-            "slots_per_update": _expression(complexity.slots_per_update(schedule)),
-            "leading_exponents": [_number(term.exponent) for term in clock_terms],
-        },
+        "delay_constant": _expression(complexity.delay_constant(schedule)),
+        "variance_per_update": _expression(complexity.variance(schedule)),
+        "slots_per_update": _expression(complexity.slots_per_update(schedule)),
         "asymptotic_floor": _expression(complexity.asymptotic_floor(schedule)),
+        "forms": {form: _form(complexity.complexity_form(schedule, form)) for form in complexity.FORMS},
+        "asymptotic": {
+            "description": "the exact inverse of the vanishing part at the chosen α as ε → 0, for a fixed σ > 0 (sqrt branch active: K ≥ both thresholds)",
+            "vanishing_part": _expression(result.vanishing_part),
+            "threshold": _expression(result.regime_threshold),
+            "delay_threshold": _expression(result.delay_regime_threshold),
+            "exponents": [_number(exponent) for exponent in result.leading_exponents],
+            "iterations": {**_expression(result.iterations), "terms": _terms(result.leading_terms)},
+        },
     }
 
 
+def _exponents(values) -> str:
+    return ", ".join(sp.sstr(sp.nsimplify(value)) for value in values)
+
+
 def _print_table(summary: dict) -> None:
-    exponents = ", ".join(str(exponent) for exponent in summary["leading_exponents"])
     rows = [
-        ("vanishing part at chosen α", summary["vanishing_part"]["text"]),
-        ("valid for K ≥", summary["regime"]["threshold"]["text"]),
-        ("K(ε) (updates)", summary["iteration_complexity"]["text"]),
-        ("leading exponents of ε", exponents),
-        ("slots per update", summary["clock_cycles"]["slots_per_update"]["text"]),
-        ("clock cycles to ε", summary["clock_cycles"]["text"]),
-        ("K from the O-form bound", summary["o_form_iterations"]["text"]),
-        ("asymptotic floor", summary["asymptotic_floor"]["text"]),
+        ("c_D", "", summary["delay_constant"]["text"]),
+        ("variance per update", "", summary["variance_per_update"]["text"]),
+        ("slots per update", "", summary["slots_per_update"]["text"]),
+        ("asymptotic floor", "", summary["asymptotic_floor"]["text"]),
     ]
-    print_table(["quantity", "expression"], rows, title=f"schedule {summary['schedule']} ({summary['theorem']})")
+    for form, entry in summary["forms"].items():
+        rows.append((form, "exponents of ε", _exponents(entry["exponents"])))
+        for term in entry["iterations"]["terms"]:
+            rows.append(("", f"K(ε): coefficient of ε^{term['exponent_text']}", term["coefficient"]["text"]))
+        rows.append(("", "clock cycles to ε", entry["clock_cycles"]["text"]))
+    asymptotic = summary["asymptotic"]
+    rows.append(("exact as ε → 0", "exponents of ε", _exponents(asymptotic["exponents"])))
+    rows.append(("", "K(ε)", asymptotic["iterations"]["text"]))
+    print_table(["form", "quantity", "expression"], rows, title=f"schedule {summary['schedule']} ({summary['theorem']})")
 
 
 def run(arguments: argparse.Namespace) -> int:

@@ -209,8 +209,13 @@ def test_constants_command_matches_the_recursion(activation, loss, capsys):
 def test_symbols_carry_domains_and_latex():
     assert S.tau.symbol.is_positive and S.S_phi.symbol.is_nonnegative
     assert S.parameter("omega_3").latex == r"\omega_{3}"
-    assert not S.beta.contains(1.5) and S.beta.contains(1.0) and not S.beta.contains(float("nan"))
+    # version 2: β = min(γ₊, γ₋)(1 − W_max/τ)^p > 0 can exceed 1 when a gain does; G_max ≥ 0
+    assert S.beta.contains(1.5) and not S.beta.contains(0.0) and not S.beta.contains(float("nan"))
+    assert S.q_max.symbol.is_positive and S.G_max.contains(0.0) and not S.G_max.contains(-0.1)
+    assert S.parameter("q_max").latex == r"q_{\max}" and S.parameter("G_max").latex == r"G_{\max}"
     rng = np.random.default_rng(0)
     draws = S.alpha.sample(rng, 1000)
     assert np.all(S.alpha.contains(draws)) and draws.min() >= S.alpha.typical[0]
-    assert sp.Eq(S.beta.symbol, 1 - S.W_max.symbol / S.tau.symbol) in S.ASSUMPTIONS
+    assert sp.LessThan(S.beta.symbol, S.q_max.symbol) in S.ASSUMPTIONS
+    assert sp.Eq(S.beta.symbol, 1 - S.W_max.symbol / S.tau.symbol) in S.ALD_ASSUMPTIONS
+    assert sp.Eq(S.q_max.symbol, 1 + S.W_max.symbol / S.tau.symbol) in S.ALD_ASSUMPTIONS
