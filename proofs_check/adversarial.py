@@ -69,11 +69,14 @@ class SearchSpace:
         return self.lemma.search_instance(self.structure, self.unpack(theta))
 
 
-def row_ratios(lhs: Array, rhs: Array, rows: int) -> Array:
-    """Per batch row, the largest lhs/rhs of a part (NaN if any entry is not finite)."""
+def row_ratios(lhs: Array, rhs: Array, rows: int, vacuous: bool | Array = False) -> Array:
+    """Per batch row, the largest lhs/rhs of a part's entries that could fail (−inf if none;
+    NaN if any entry is not finite)."""
     lhs, rhs = np.broadcast_arrays(np.asarray(lhs, dtype=float), np.asarray(rhs, dtype=float))
+    excluded = ((lhs == 0) & (rhs == 0)) | np.broadcast_to(np.asarray(vacuous, dtype=bool), lhs.shape)
     ratio = ratios(lhs, rhs).reshape(rows, -1)
-    worst = np.max(np.where(np.isnan(ratio), -np.inf, ratio), axis=1)
+    excluded = excluded.reshape(rows, -1)
+    worst = np.max(np.where(np.isnan(ratio) | excluded, -np.inf, ratio), axis=1)
     return np.where(np.isnan(ratio).any(axis=1), np.nan, worst)
 
 

@@ -63,7 +63,7 @@ class Claim:
         rows = instance.inputs.shape[0]
         best = np.full(rows, -np.inf)
         for part in self.parts(instance):
-            ratio = row_ratios(part.lhs, part.rhs, rows)
+            ratio = row_ratios(part.lhs, part.rhs, rows, part.vacuous)
             best = np.where(np.isnan(ratio) | np.isnan(best), np.nan, np.maximum(best, ratio))
         return best
 
