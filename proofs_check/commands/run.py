@@ -51,7 +51,7 @@ def print_summary(report: dict, out: Path) -> None:
         if not variant["refuted"]:
             print(f"  NOT refuted: {variant['lemma']}: {variant['name']}")
     counts = report["ledger"]["counts"]
-    print(f"proof-step ledger: {counts['proved']} proved symbolically, {counts['numerical']} checked numerically, {counts['unproved']} unproved")
+    print(f"proof-step ledger: {counts['proved']} proved by z3, {counts['identity']} identities, {counts['numerical']} checked numerically, {counts['unproved']} unproved")
     for row in report["lemmas"]:
         if row["witness"] is not None:
             w = row["witness"]
