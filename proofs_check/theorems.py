@@ -643,6 +643,7 @@ def check_convergence(
     budget: float | None = None,
     progress: Progress | None = None,
     setup: ConvergenceSetup | None = None,
+    speedup: bool = False,
 ) -> TheoremResult:
     """Statistical check of MODEL.md §5's `theorem_id` ('sync-convergence' or 'async-convergence').
 
@@ -653,6 +654,7 @@ def check_convergence(
     `rhs_scale`. 'violated' if the one-sided `CONFIDENCE` lower bound of the mean exceeds the
     right side at some K, a numerical step is violated, or the fitted rate leaves the band of
     the theory; 'error' on NaN/inf, a failed hypothesis or an uninformative experiment.
+    With `speedup`, details["speedup"] holds `measure_speedup` (AP's slots to ε against SP's).
     """
     setup = setup or convergence_setup(theorem_id, quick)
     if budget is not None:
@@ -672,6 +674,8 @@ def check_convergence(
     }
     try:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            if speedup:
+                details["speedup"] = measure_speedup(quick=quick, seed=seed)
             return _check_convergence(setup, theorem, seed, candidate, float(rhs_scale), progress, details)
     except _CheckError as failure:
         details["reason"] = failure.reason
@@ -1118,3 +1122,73 @@ def check_computation_density(records: Iterable[ScheduleRecord] | None = None, *
         details["reason"] = ("density differs from the closed form for " + ", ".join(bad)) if bad else "AP densities do not increase with J"
     lhs = max(differences) if all(math.isfinite(d) for d in differences) else None
     return TheoremResult("computation-density", status, lhs, DENSITY_TOLERANCE, _plain(details))
+
+
+# ----------------------------------------------------------------------------- AP against SP: slots to ε (a measurement)
+
+SPEEDUP_MICRO_BATCH_SIZES = {"low-noise": 32, "high-noise": 1}
+"""Micro-batch size b per noise level (N = 64 rows): the sampling noise σ² ∝ 1/b."""
+
+
+def measure_speedup(*, quick: bool, seed: int, stages: Sequence[int] | None = None, mini_batch: int = 4, updates: int | None = None, seeds: int | None = None) -> dict:
+    """AP's clock slots to reach ε against SP's, for M stages and two noise levels (a reported
+    measurement, not a verdict), beside MODEL.md §5's (B+M−1)/B (noise-dominated) and B+M−1
+    (little noise).
+
+    For each M (dims 4, 6, …, 6, 3) and micro-batch size b, AP (one micro-batch per update) and
+    SP (B micro-batches per update) run from the same W_0 at the same α (the theorem check's
+    rule), i.i.d. sampling, no injected noise. K(ε) is the smallest K whose mean over seeds of
+    (1/K) Σ_{k<K} ||∇f(W^{(k)})||² is ≤ ε, with ε = 2 × the larger of the two left sides at the
+    last K (so both reach it); slots(ε) = K(ε) × the schedule record's slots per update.
+    """
+    stages = tuple(stages or ((2, 4) if quick else (2, 3, 4, 5, 6)))
+    updates = updates or (800 if quick else 1600)
+    seeds = seeds or (4 if quick else 8)
+    rows = []
+    for M in stages:
+        dims = (4,) + (6,) * (M - 1) + (3,)
+        base = ConvergenceSetup("async-convergence", ("ap",), dims, 64, 1, 1, seeds, (updates,))
+        data = teacher_student_sphere(dims, base.samples, seed)
+        x, y = data.inputs, data.targets
+        initial = initial_weights(list(dims), seed, scale=base.init_scale)
+        saturation = _max_abs(initial)
+        tau = base.tau_factor * saturation
+        device_0 = C.ald_device_constants(base.saturation_margin * saturation, tau)
+        alpha = step_size(device_0.beta, base.pilot_safety * float(hessian_norm(initial, x, y, seed=seed)), device_0.q_max)
+        for level, b in SPEEDUP_MICRO_BATCH_SIZES.items():
+            lhs, per_update = {}, {}
+            for schedule, B in (("ap", 1), ("sp", mini_batch)):
+                setup = dataclasses.replace(base, schedules=(schedule,), micro_batch_size=b, mini_batch=B)
+                run = _train(setup, schedule, updates, alpha, tau, seed, initial, data)
+                grad_sq = _squared_norm(_flat(network.gradients(run.versions, x, y, TANH, SQUARED), 2))[:updates]
+                lhs[schedule] = np.cumsum(np.mean(grad_sq, axis=1)) / np.arange(1, updates + 1)
+                per_update[schedule] = run.record.slots / updates
+            epsilon = 2 * max(float(values[-1]) for values in lhs.values())
+            reached = {schedule: int(np.argmax(values <= epsilon)) + 1 for schedule, values in lhs.items()}
+            slots = {schedule: reached[schedule] * per_update[schedule] for schedule in lhs}
+            rows.append(
+                {
+                    "stages": M,
+                    "noise": level,
+                    "micro_batch_size": b,
+                    "mini_batch": mini_batch,
+                    "alpha": alpha,
+                    "epsilon": epsilon,
+                    "K_ap": reached["ap"],
+                    "K_sp": reached["sp"],
+                    "slots_per_update_ap": per_update["ap"],
+                    "slots_per_update_sp": per_update["sp"],
+                    "slots_ap": slots["ap"],
+                    "slots_sp": slots["sp"],
+                    "speedup": slots["sp"] / slots["ap"],
+                    "model_noise_dominated": (mini_batch + M - 1) / mini_batch,
+                    "model_little_noise": mini_batch + M - 1,
+                }
+            )
+    return {
+        "rows": rows,
+        "seeds": seeds,
+        "updates": updates,
+        "method": "slots(ε) = K(ε)·(record slots per update); K(ε) the smallest K with mean-over-seeds (1/K)Σ_{k<K}||∇f(W^(k))||² ≤ ε; ε = 2·max(lhs_AP(K), lhs_SP(K)) at the last K",
+        "verdict": "none (a reported measurement)",
+    }

@@ -44,6 +44,14 @@ def print_summary(report: dict, out: Path) -> None:
         ["theorem", Column("lhs", "right", ".4g"), Column("rhs", "right", ".4g"), Column("critical scale", "right", ".3g"), "status"],
         [(row["id"], row["lhs"], row["rhs"], row.get("critical_scale"), row["status"]) for row in report["theorems"]],
     )
+    speedup = next((row["details"].get("speedup") for row in report["theorems"] if row["details"].get("speedup")), None)
+    if speedup:
+        print()
+        print_table(
+            [Column("M", "right"), "noise", Column("b", "right"), Column("K_ap(ε)", "right"), Column("K_sp(ε)", "right"), Column("AP speed-up", "right", ".3g"), Column("(B+M-1)/B", "right", ".3g"), Column("B+M-1", "right")],
+            [(row["stages"], row["noise"], row["micro_batch_size"], row["K_ap"], row["K_sp"], row["speedup"], row["model_noise_dominated"], row["model_little_noise"]) for row in speedup["rows"]],
+            title=f"AP against SP, clock slots to ε (measured, B = {speedup['rows'][0]['mini_batch']}; not a verdict):",
+        )
     falsification = report["falsification"]
     print()
     print(f"falsification power: {falsification['refuted']}/{len(falsification['variants'])} false variants refuted (kill rate {falsification['kill_rate']:.0%})")

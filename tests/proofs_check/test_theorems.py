@@ -325,3 +325,13 @@ def test_theorem_command_exit_codes(capsys):
         assert main(["theorem", "--id", "sync-convergence", "--quick", "--rhs", bad]) == 2
         error = capsys.readouterr().err.strip()
         assert len(error.splitlines()) == 1 and "K, alpha, beta" in error
+
+
+def test_speedup_is_measured_from_the_schedule_records():
+    measured = theorems.measure_speedup(quick=True, seed=0, stages=(2,), updates=200, seeds=2)
+    assert [(row["stages"], row["noise"]) for row in measured["rows"]] == [(2, "low-noise"), (2, "high-noise")]
+    for row in measured["rows"]:
+        assert row["slots_per_update_sp"] == 2 * (row["mini_batch"] + row["stages"] - 1)
+        assert 2 <= row["slots_per_update_ap"] < 2.1
+        assert row["speedup"] == pytest.approx(row["slots_sp"] / row["slots_ap"]) and row["speedup"] > 0
+        assert row["model_little_noise"] == 5 and row["model_noise_dominated"] == 1.25
