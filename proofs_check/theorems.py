@@ -594,6 +594,11 @@ def parse_theorem_rhs(text: str):
     return parse_candidate(text, symbols=THEOREM_SYMBOLS)
 
 
+def _severity(row: dict) -> tuple:
+    """Order of closeness to (or depth of) a violation: a right side ≤ 0 first, then lower/rhs."""
+    return (row["rhs"] <= 0, row["ratio_lower"] if row["ratio_lower"] is not None else -math.inf)
+
+
 def _candidate_rows(candidate, values: Mapping[str, Array], per_seed: Array, sweep: Sequence[int], rhs_scale: float = 1.0) -> tuple[str, list[dict], dict]:
     """The statistical verdict of lhs ≤ candidate at every K of the sweep: (status, per-K rows, worst row)."""
     rhs = np.asarray(candidate.evaluate({name: np.asarray(value, dtype=float) for name, value in values.items()}, np.zeros(len(sweep))), dtype=float)
@@ -602,7 +607,7 @@ def _candidate_rows(candidate, values: Mapping[str, Array], per_seed: Array, swe
         status, interval = convergence_verdict(per_seed[index], float(rhs[index]), rhs_scale=rhs_scale)
         rows.append({"K": int(K), "lhs": float(np.mean(per_seed[index])), "rhs": float(rhs[index]) * rhs_scale, "status": status, **{key: interval.get(key) for key in ("lower", "upper", "ratio", "ratio_lower", "reason")}})
     finite = [row for row in rows if row["status"] != ERROR and row["rhs"] is not None and math.isfinite(row["rhs"])]
-    worst = max(finite, key=lambda row: (row["ratio_lower"] if row["ratio_lower"] is not None else -math.inf)) if finite else rows[0]
+    worst = max(finite, key=_severity) if finite else rows[0]
     return _combine(row["status"] for row in rows), rows, worst
 
 
@@ -938,14 +943,17 @@ def _check_convergence(setup: ConvergenceSetup, theorem: C.Theorem, seed: int, c
         if result_status == VIOLATED:
             reasons = []
             for schedule, rows in per_K_by_schedule.items():
-                reasons += [f"{schedule} K={row['K']}: lower {CONFIDENCE:.0%} confidence bound of the mean {row['lower']:.4g} exceeds the right side {row['rhs']:.4g} (lhs {row['lhs']:.4g})" for row in rows if row["status"] == VIOLATED]
+                violated_rows = [row for row in rows if row["status"] == VIOLATED]
+                reasons += [f"{schedule} K={row['K']}: lower {CONFIDENCE:.0%} confidence bound of the mean {row['lower']:.4g} exceeds the right side {row['rhs']:.4g} (lhs {row['lhs']:.4g})" for row in violated_rows[:2]]
+                if len(violated_rows) > 2:
+                    reasons.append(f"{schedule}: and {len(violated_rows) - 2} more K")
             reasons += [f"step {name} violated" for name, step in steps.items() if step["status"] == VIOLATED]
             if candidate is None and rate["status"] == VIOLATED:
                 reasons.append(rate["reason"])
             details["reason"] = "; ".join(reasons)
             offending = [row for rows in per_K_by_schedule.values() for row in rows if row["status"] == VIOLATED]
             if offending:
-                worst = max(offending, key=lambda row: row["ratio_lower"])
+                worst = max(offending, key=_severity)
                 details["offending"] = {"K": worst["K"], "lhs": worst["lhs"], "rhs": worst["rhs"], "lower": worst["lower"]}
                 lhs, rhs_value = worst["lhs"], worst["rhs"]
     return TheoremResult(theorem.id, result_status, _finite_or_none(lhs), _finite_or_none(rhs_value), _plain(details), _finite_or_none(critical_scale))
@@ -960,7 +968,7 @@ def _variant_row(variant: TheoremVariant, values: Mapping[str, Array], per_seed_
         statuses.append(status)
         worst_rows.append(worst)
     status = _combine(statuses)
-    worst = max(worst_rows, key=lambda row: row["ratio_lower"] if row["ratio_lower"] is not None else -math.inf)
+    worst = max(worst_rows, key=_severity)
     return {"name": variant.name, "expression": variant.expression, "status": status, "refuted": status == VIOLATED, "K": worst["K"], "lhs": worst["lhs"], "rhs": worst["rhs"], "ratio": worst["ratio"], "ratio_lower": worst["ratio_lower"]}
 
 

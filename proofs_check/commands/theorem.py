@@ -10,6 +10,7 @@ with the offending (K, lhs, rhs) when violated in the statistical sense of MODEL
 from __future__ import annotations
 
 import argparse
+import math
 
 from proofs_check.api import check_theorem
 from proofs_check.arguments import nonnegative_int, positive_finite_float
@@ -27,6 +28,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=nonnegative_int, default=0)
     parser.add_argument("--quick", action="store_true", help="the quick experiment (8 seeds at the default budget)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _number(value) -> float:
+    """A reported number as a float ('nan', 'inf', '-inf' and None as NaN or ±inf)."""
+    if value is None:
+        return float("nan")
+    return float(value)
+
+
+def _ratio(lhs, rhs) -> float:
+    lhs, rhs = _number(lhs), _number(rhs)
+    return lhs / rhs if rhs != 0 and math.isfinite(rhs) else float("nan")
 
 
 def run(arguments: argparse.Namespace) -> int:
@@ -47,17 +60,17 @@ def run(arguments: argparse.Namespace) -> int:
     if per_K:
         print_table(
             [Column("K", "right"), Column("lhs", "right", ".4g"), Column("99% lower", "right", ".4g"), Column("rhs", "right", ".4g"), Column("lhs/rhs", "right", ".3g"), Column("certified rhs", "right", ".4g"), "status"],
-            [(row["K"], row["lhs"], row["ci"]["lower"], row["rhs"], row["lhs"] / row["rhs"] if row["rhs"] else float("inf"), row["rhs_certified"], row["status"]) for row in per_K],
+            [(row["K"], _number(row["lhs"]), _number(row["ci"]["lower"]), _number(row["rhs"]), _ratio(row["lhs"], row["rhs"]), _number(row["rhs_certified"]), row["status"]) for row in per_K],
         )
         critical = details.get("critical_scale", {})
-        print(f"critical scale (lhs/rhs at the worst K): {result.critical_scale:.3g} (calibrated bound {critical.get('calibrated', float('nan')):.3g}, certified {critical.get('certified', float('nan')):.3g})")
+        print(f"critical scale (lhs/rhs at the worst K): {_number(result.critical_scale):.3g} (calibrated bound {_number(critical.get('calibrated')):.3g}, certified {_number(critical.get('certified')):.3g})")
         rate = details.get("rate", {})
         if "K_of_epsilon_slope" in rate:
             print(f"rate: lhs ∝ K^{rate['fitted_exponent']:.3f} ± {rate['std_error']:.2g}, K(ε) ∝ ε^{rate['K_of_epsilon_slope']:.3f} (allowed [-2, -1]): {rate['status']}")
     if result.status != HOLDS:
         offending = details.get("offending")
         if offending:
-            print(f"VIOLATED at K={offending['K']}: lhs {offending['lhs']:.6g} (99% lower bound {offending['lower']:.6g}) > rhs {offending['rhs']:.6g}")
+            print(f"VIOLATED at K={offending['K']}: lhs {_number(offending['lhs']):.6g} (99% lower bound {_number(offending['lower']):.6g}) > rhs {_number(offending['rhs']):.6g}")
         print(f"{result.status.upper()}: {details.get('reason', '')}")
     else:
         print("holds")

@@ -335,3 +335,16 @@ def test_speedup_is_measured_from_the_schedule_records():
         assert 2 <= row["slots_per_update_ap"] < 2.1
         assert row["speedup"] == pytest.approx(row["slots_sp"] / row["slots_ap"]) and row["speedup"] > 0
         assert row["model_little_noise"] == 5 and row["model_noise_dominated"] == 1.25
+
+
+def test_non_finite_candidate_is_an_error_never_holds():
+    result = theorems.check_convergence("sync-convergence", quick=True, seed=0, rhs="bound*log(K - 25)")
+    assert result.status == "error"
+    assert "NaN or infinite" in result.details["reason"]
+    _json_round_trip(result)
+
+
+def test_budget_scales_the_seeds():
+    assert theorems.seeds_for_budget(True, None) == theorems.seeds_for_budget(True, 10) == 8
+    assert theorems.seeds_for_budget(False, 10) == 32 and theorems.seeds_for_budget(False, 20) == 64
+    assert theorems.seeds_for_budget(True, 0.1) == 4
