@@ -42,7 +42,8 @@ STREAMS: dict[str, Stream] = {
 - adversarial: the adversarial search of `proofs_check.adversarial`;
 - shuffle: the digits experiment's permutation of the training split, key the epoch;
 - rates-noise: the rates experiment's update noise, key the run;
-- theorem-seeds: the noise seeds of a convergence check's replicas (`generate_state`).
+- theorem-seeds: the sampling seeds of a convergence check's replicas (`generate_state`);
+  with key 1, the start vector of its Hessian power iteration.
 """
 
 

@@ -193,39 +193,33 @@ def replay(witness: "str | Path | Instance", rhs: str | None = None, *, lemma: "
     return ReplayResult(lemma.id, claim.name, overall_status(verdicts), parts, instance)
 
 
-def check_theorem(id: str, rhs: str | None = None, *, quick: bool = False, seed: int = 0):
+def check_theorem(id: str, rhs: str | None = None, *, budget: float = 10, seed: int = 0, quick: bool = False):
     """Check a theorem of MODEL.md §5 (`sync-convergence`, `async-convergence`,
-    `iteration-complexity`, `computation-density`) against simulation; `rhs` may scale the
-    convergence bound (an expression `c*bound` with a constant c > 0).
+    `iteration-complexity`, `computation-density`) against simulation.
 
-    Returns a `TheoremResult` (`.status`, `.lhs`, `.rhs`, `.details`).
+    For the convergence theorems `rhs` is a candidate right side: an expression in
+    `proofs_check.theorems.THEOREM_SYMBOLS` (`bound` is the project's calibrated right side),
+    evaluated at the calibrated constants at every K of the sweep; None checks the project's
+    own bound. `budget` scales the number of seeds (10 = the default 8 quick / 32 full seeds,
+    linearly, at least 4). A bad expression raises `CandidateError` (a ValueError) listing
+    the symbols.
+
+    Returns a `TheoremResult` (`.status`, `.lhs`, `.rhs`, `.critical_scale`, `.details`).
     """
     from proofs_check import theorems
 
     if id not in theorems.THEOREM_IDS:
         raise ValueError(f"unknown theorem {id!r}; allowed: {', '.join(theorems.THEOREM_IDS)}")
-    _validated_seed(seed)
-    scale = 1.0 if rhs is None else _bound_scale(rhs)
+    _validated(budget, seed)
     if id in theorems.CONVERGENCE_IDS:
-        return theorems.check_convergence(id, quick=quick, seed=seed, rhs_scale=scale)
+        if rhs is not None:
+            theorems.parse_theorem_rhs(rhs)
+        return theorems.check_convergence(id, quick=quick, seed=seed, rhs=rhs, budget=budget)
     if rhs is not None:
         raise ValueError(f"{id} takes no rhs: it compares exact exponents and densities")
     if id == "iteration-complexity":
         return theorems.check_iteration_complexity()
     return theorems.check_computation_density()
-
-
-def _bound_scale(rhs: str) -> float:
-    """c for an expression c*bound (c a positive constant)."""
-    import sympy as sp
-
-    from proofs_check.candidates import parse_candidate
-
-    expression = parse_candidate(rhs).expression
-    scale = sp.simplify(expression / sp.Symbol("bound"))
-    if scale.free_symbols or not scale.is_positive:
-        raise ValueError(f"rhs {rhs!r}: a theorem's right side can only be a positive multiple of 'bound' (e.g. '0.5*bound')")
-    return float(scale)
 
 
 def verify(*, quick: bool = False, seed: int = 0, out: str | Path | None = None) -> dict:

@@ -77,11 +77,12 @@ class Candidate:
         return Part(f"{headline.name.split('≤')[0].strip()} ≤ {self.text}", headline.lhs, rhs, headline.layer, headline.vacuous)
 
 
-def parse_candidate(text: str) -> Candidate:
-    """Parse `text`; unknown symbols or bad syntax raise CandidateError."""
-    known = {name: sp.Symbol(name) for name in BOUND_SYMBOLS}
+def parse_candidate(text: str, symbols: tuple[str, ...] = BOUND_SYMBOLS) -> Candidate:
+    """Parse `text` in `symbols` (default the lemmas' BOUND_SYMBOLS; a theorem passes its own);
+    unknown symbols or bad syntax raise CandidateError."""
+    known = {name: sp.Symbol(name) for name in symbols}
     if not _SAFE_TEXT.fullmatch(text) or "__" in text or not text.strip():
-        raise CandidateError(f"{text!r} may only contain names, numbers, + - * / ** ( ) , and spaces; known symbols: {', '.join(BOUND_SYMBOLS)}")
+        raise CandidateError(f"{text!r} may only contain names, numbers, + - * / ** ( ) , and spaces; known symbols: {', '.join(symbols)}")
     try:
         expression = parse_expr(
             text,
@@ -91,13 +92,13 @@ def parse_candidate(text: str) -> Candidate:
             evaluate=True,
         )
     except (SyntaxError, TypeError, ValueError, NameError, AttributeError, sp.SympifyError, TokenError) as error:
-        raise CandidateError(f"cannot parse {text!r} ({type(error).__name__}); known symbols: {', '.join(BOUND_SYMBOLS)}") from None
+        raise CandidateError(f"cannot parse {text!r} ({type(error).__name__}); known symbols: {', '.join(symbols)}") from None
     if not isinstance(expression, sp.Expr) or expression.is_Relational or isinstance(expression, (sp.logic.boolalg.BooleanAtom, sp.logic.boolalg.BooleanFunction)):
-        raise CandidateError(f"{text!r} is not an expression; known symbols: {', '.join(BOUND_SYMBOLS)}")
+        raise CandidateError(f"{text!r} is not an expression; known symbols: {', '.join(symbols)}")
     unknown = sorted(symbol.name for symbol in expression.free_symbols if symbol.name not in known)
     if unknown:
-        raise CandidateError(f"unknown symbol(s) {', '.join(unknown)} in {text!r}; known symbols: {', '.join(BOUND_SYMBOLS)}")
+        raise CandidateError(f"unknown symbol(s) {', '.join(unknown)} in {text!r}; known symbols: {', '.join(symbols)}")
     if expression.has(sp.I) or expression.has(sp.zoo) or expression.has(sp.nan):
-        raise CandidateError(f"{text!r} is not a real expression; known symbols: {', '.join(BOUND_SYMBOLS)}")
+        raise CandidateError(f"{text!r} is not a real expression; known symbols: {', '.join(symbols)}")
     return Candidate(text=text, expression=expression)
 

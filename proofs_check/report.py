@@ -25,7 +25,10 @@ def build_report(result: VerificationResult, elapsed: float) -> dict:
             }
         lemmas.append(row)
     theorems = [
-        {"id": t.id, "status": t.status, "lhs": t.lhs, "rhs": t.rhs, "details": t.details} for t in result.theorems
+        {"id": t.id, "status": t.status, "lhs": t.lhs, "rhs": t.rhs, "critical_scale": t.critical_scale, "details": t.details} for t in result.theorems
+    ]
+    theorem_variants = [
+        {"theorem": t.id, **variant} for t in result.theorems for variant in t.details.get("variants", [])
     ]
     variants = [
         {
@@ -58,9 +61,14 @@ def build_report(result: VerificationResult, elapsed: float) -> dict:
         "theorems": theorems,
         "schedules": schedule_rows(result.records),
         "falsification": {
+            "lemma_variants": len(variants),
+            "lemma_refuted": sum(v["refuted"] for v in variants),
+            "theorem_variants": len(theorem_variants),
+            "theorem_refuted": sum(v["refuted"] for v in theorem_variants),
             "kill_rate": result.kill_rate,
             "refuted": sum(v["refuted"] for v in variants),
             "variants": variants,
+            "theorem_variant_list": theorem_variants,
         },
         "ledger": {
             "counts": {status: sum(e["status"] == status for e in ledger) for status in ("proved", "identity", "numerical", "unproved")},

@@ -151,7 +151,7 @@ def _theorems(quick: bool, seed: int, records: list[ScheduleRecord], progress: P
 
     jobs = [
         lambda: theorems.check_convergence("sync-convergence", quick=quick, seed=seed),
-        lambda: theorems.check_convergence("async-convergence", quick=quick, seed=seed),
+        lambda: theorems.check_convergence("async-convergence", quick=quick, seed=seed, speedup=True),
         theorems.check_iteration_complexity,
         lambda: theorems.check_computation_density(records),
     ]

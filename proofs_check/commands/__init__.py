@@ -1,6 +1,6 @@
 """One module per sub-command; each exposes `add_arguments(parser)` and `run(arguments) -> int`."""
 
-from proofs_check.commands import bound, complexity, constants, experiment, replay, run, schedule, simulate, steps, tightness
+from proofs_check.commands import bound, complexity, constants, experiment, replay, run, schedule, simulate, steps, theorem, tightness
 
 COMMANDS = {
     "run": run,
@@ -11,6 +11,7 @@ COMMANDS = {
     "steps": steps,
     "bound": bound,
     "tightness": tightness,
+    "theorem": theorem,
     "replay": replay,
     "experiment": experiment,
 }

@@ -21,7 +21,7 @@ from proofs_check.verification import verify
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("results"), help="output directory (default results)")
-    parser.add_argument("--quick", action="store_true", help="a smaller run (under 30 s)")
+    parser.add_argument("--quick", action="store_true", help="a smaller run (under 45 s)")
     parser.add_argument("--seed", type=nonnegative_int, default=0, help="seed of every random choice (default 0)")
     parser.add_argument("--json", action="store_true", help="print report.json to stdout")
     add_plugin_argument(parser)
@@ -41,15 +41,27 @@ def print_summary(report: dict, out: Path) -> None:
     )
     print()
     print_table(
-        ["theorem", Column("lhs", "right", ".4g"), Column("rhs", "right", ".4g"), "status"],
-        [(row["id"], row["lhs"], row["rhs"], row["status"]) for row in report["theorems"]],
+        ["theorem", Column("lhs", "right", ".4g"), Column("rhs", "right", ".4g"), Column("critical scale", "right", ".3g"), "status"],
+        [(row["id"], row["lhs"], row["rhs"], row.get("critical_scale"), row["status"]) for row in report["theorems"]],
     )
+    speedup = next((row["details"].get("speedup") for row in report["theorems"] if row["details"].get("speedup")), None)
+    if speedup:
+        print()
+        print_table(
+            [Column("M", "right"), "noise", Column("b", "right"), Column("K_ap(ε)", "right"), Column("K_sp(ε)", "right"), Column("AP speed-up", "right", ".3g"), Column("(B+M-1)/B", "right", ".3g"), Column("B+M-1", "right")],
+            [(row["stages"], row["noise"], row["micro_batch_size"], row["K_ap"], row["K_sp"], row["speedup"], row["model_noise_dominated"], row["model_little_noise"]) for row in speedup["rows"]],
+            title=f"AP against SP, clock slots to ε (measured, B = {speedup['rows'][0]['mini_batch']}; not a verdict):",
+        )
     falsification = report["falsification"]
     print()
     print(f"falsification power: {falsification['refuted']}/{len(falsification['variants'])} false variants refuted (kill rate {falsification['kill_rate']:.0%})")
     for variant in falsification["variants"]:
         if not variant["refuted"]:
             print(f"  NOT refuted: {variant['lemma']}: {variant['name']}")
+    print(f"theorem falsification power: {falsification['theorem_refuted']}/{falsification['theorem_variants']} false theorem variants refuted")
+    for variant in falsification["theorem_variant_list"]:
+        if not variant["refuted"]:
+            print(f"  NOT refuted: {variant['theorem']}: {variant['name']} (largest lhs/rhs {variant['ratio']:.3g} at K={variant['K']})")
     counts = report["ledger"]["counts"]
     print(f"proof-step ledger: {counts['proved']} proved by z3, {counts['identity']} identities, {counts['numerical']} checked numerically, {counts['unproved']} unproved")
     for row in report["lemmas"]:

@@ -43,7 +43,8 @@ def test_version_matches_the_package_metadata(capsys):
     lambda: proofs_check.check_bound("no-such-lemma", "G"),
     lambda: proofs_check.tightness("bounded-signal", budget=float("nan")),
     lambda: proofs_check.check_theorem("no-such-theorem"),
-    lambda: proofs_check.check_theorem("sync-convergence", rhs="bound + 1"),
+    lambda: proofs_check.check_theorem("sync-convergence", rhs="bound + nosuchsymbol"),
+    lambda: proofs_check.check_theorem("computation-density", rhs="bound"),
 ])
 def test_bad_arguments_raise_value_errors(call):
     with pytest.raises(ValueError):

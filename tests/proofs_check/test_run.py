@@ -43,7 +43,14 @@ def test_report_follows_the_contract(quick_run):
     for row in report["lemmas"]:
         assert {"id", "status", "samples", "max_ratio", "median_ratio", "witness"} <= set(row)
     for row in report["theorems"]:
-        assert {"id", "status", "lhs", "rhs", "details"} <= set(row)
+        assert {"id", "status", "lhs", "rhs", "critical_scale", "details"} <= set(row)
+    falsification = report["falsification"]
+    assert {"lemma_variants", "lemma_refuted", "theorem_variants", "theorem_refuted"} <= set(falsification)
+    assert falsification["lemma_refuted"] == falsification["lemma_variants"] == len(falsification["variants"])
+    assert falsification["theorem_variants"] == len(falsification["theorem_variant_list"]) == 11
+    assert falsification["theorem_refuted"] == sum(row["refuted"] for row in falsification["theorem_variant_list"]) >= 4
+    for row in report["theorems"][:2]:
+        assert row["critical_scale"] >= 0.05
     for row in report["schedules"]:
         assert {"schedule", "stages", "micro_batches", "slots", "density", "closed_form_density", "fwd_delay", "bwd_delay"} <= set(row)
         assert row["density"] == pytest.approx(row["closed_form_density"], abs=1e-12)

@@ -40,60 +40,105 @@ def _json_round_trip(result: theorems.TheoremResult) -> dict:
 
 
 @pytest.mark.parametrize("theorem_id", CONVERGENCE)
-def test_quick_convergence_holds_with_measured_constants(quick_results, theorem_id):
+def test_quick_convergence_holds_and_is_informative(quick_results, theorem_id):
     result = quick_results[theorem_id]
     assert result.status == "holds", result.details.get("reason")
     assert result.id == theorem_id
     details = result.details
+    assert details["sampling"] == "iid" and details["injected_noise"] == 0.0
+    assert details["micro_batch_size"] < details["samples"]
     assert 0 < result.lhs < result.rhs
-    assert details["ci"]["lower"] <= result.lhs <= details["ci"]["upper"]
     assert details["confidence"] == 0.99
-    assert math.isclose(sum(details["terms"].values()), result.rhs, rel_tol=1e-12)
     assert set(details["terms"]) == {"descent", "noise", "asymptotic_floor", "delay"}
-    assert details["terms"]["asymptotic_floor"] > 0  # finite τ: the floor is present
+    assert math.isclose(sum(details["terms"].values()), result.rhs, rel_tol=1e-12)
     assert all(details["hypotheses"].values())
-    assert details["L"] <= details["a_priori"]["L_0"] and details["beta"] >= details["a_priori"]["beta_0"]
-    assert details["alpha"] <= details["beta"] / (24 * details["L"])
-    assert details["K"] == max(details["K_values"]) and details["seeds"] == 8
-    parameters = sum(a * b for a, b in zip(details["dims"][1:], details["dims"][:-1]))
-    assert math.isclose(details["sigma2"], details["sigma_noise"] ** 2 * parameters, rel_tol=1e-12)
+    # the left side falls at least 10x over the sweep and the floor sits far below ||∇f(W_0)||²
+    informative = details["informative"]
+    assert informative["fall_first_to_last"] >= 10
+    assert 10 * informative["floor"] <= informative["initial_gradient_sq"]
+    # a right side 20x too small would be caught: the calibrated critical scale is at least 0.05
+    assert result.critical_scale == details["critical_scale"]["calibrated"] >= 0.05
+    assert 0 < details["critical_scale"]["certified"] <= details["critical_scale"]["calibrated"]
+    # calibrated L: power iteration and the descent-lemma validation, below the certified L
+    L_cal = details["L_calibrated"]
+    assert L_cal["value"] == max(L_cal["power_iteration"], L_cal["descent_lemma"]) <= details["L_certified"]
+    assert details["alpha"] <= details["beta"] / (6 * L_cal["value"] * details["q_max"] ** 2)
     assert details["trace_replay_max_difference"] == 0.0
     for step_id, step in details["steps"].items():
         assert step["status"] == "holds", step_id
         assert step["samples"] > 1000
-        assert step["max_ratio"] <= 1
     rate = details["rate"]
-    assert rate["reference_exponent"] == -0.5
-    assert all(math.isfinite(rate[key]) for key in ("fitted_exponent", "rhs_exponent", "vanishing_part_exponent"))
-    assert -0.6 < rate["vanishing_part_exponent"] < -0.4  # sqrt branch: the bound's vanishing part ∝ K^(-1/2)
+    assert rate["status"] == "holds" and -2 - 1e-9 <= rate["K_of_epsilon_slope"] <= -1 + 5 * rate["std_error"] / rate["fitted_exponent"] ** 2 + 1e-9
+    assert [row["K"] for row in details["per_K"]] == details["K_values"]
     assert _json_round_trip(result)["details"] == details
 
 
 def test_sync_reports_sp_and_wop_with_the_same_bound(quick_results):
     details = quick_results["sync-convergence"].details
     assert set(details["means"]) == {"sp", "wop"}
+    assert details["schedule_lhs_max_difference"] == 0.0  # same i.i.d. rows, no delay: the same trajectory
     assert details["c_D"] == 0.0 and details["terms"]["delay"] == 0.0
     assert details["delays"] == {"forward": [0, 0], "backward": [0, 0]}
-    assert "sync/independence" in details["steps"]
-    # σ²/B per update: the mean squared averaged noise is σ²/B, not σ²
-    step = details["steps"]["sync/independence"]
-    assert math.isclose(step["expected"], details["sigma2"] / details["mini_batch"])
-    assert step["ci"]["lower"] <= step["expected"] <= step["ci"]["upper"]
+    assert details["steps"]["sync/independence"]["status"] == "holds"
+    assert details["c_D_calibrated"] * details["alpha"] < 1e-12
 
 
 def test_async_measures_delays_and_c_D(quick_results):
     details = quick_results["async-convergence"].details
     assert details["delays"]["forward"] == [2, 1, 0] and details["delays"]["backward"] == [0, 0, 0]
-    assert details["c_D"] > 0 and details["terms"]["delay"] > 0
+    assert 0 < details["c_D_calibrated"] <= details["c_D_certified"]
+    assert details["c_D"] == details["c_D_calibrated"] and details["terms"]["delay"] > 0
     assert details["steps"]["gradient-delay"]["max_ratio"] > 0
 
 
 @pytest.mark.parametrize("theorem_id", CONVERGENCE)
 def test_false_right_side_is_violated(quick_results, theorem_id):
-    result = theorems.check_convergence(theorem_id, quick=True, seed=0, rhs_scale=1e-6)
+    result = theorems.check_convergence(theorem_id, quick=True, seed=0, rhs_scale=1 / 20)
     assert result.status == "violated"
     assert "confidence bound" in result.details["reason"]
-    assert math.isclose(result.rhs, 1e-6 * quick_results[theorem_id].rhs, rel_tol=1e-12)
+    offending = result.details["offending"]
+    assert offending["lower"] > offending["rhs"] and result.lhs == offending["lhs"]
+
+
+@pytest.mark.parametrize("theorem_id", CONVERGENCE)
+def test_candidate_right_sides(quick_results, theorem_id):
+    doubled = theorems.check_convergence(theorem_id, quick=True, seed=0, rhs="2*bound")
+    assert doubled.status == "holds"
+    assert math.isclose(doubled.critical_scale, quick_results[theorem_id].critical_scale / 2, rel_tol=1e-12)
+    constant = theorems.check_convergence(theorem_id, quick=True, seed=0, rhs="1e-3")
+    assert constant.status == "violated" and constant.details["offending"]["rhs"] == pytest.approx(1e-3)
+    with pytest.raises(ValueError, match="known symbols"):
+        theorems.check_convergence(theorem_id, quick=True, seed=0, rhs="bound*omega_max")
+
+
+@pytest.mark.parametrize("theorem_id", CONVERGENCE)
+def test_theorem_variants_are_reported(quick_results, theorem_id):
+    variants = {row["name"]: row for row in quick_results[theorem_id].details["variants"]}
+    expected = [v.name for v in theorems.THEOREM_VARIANTS if theorem_id in v.theorems]
+    assert list(variants) == expected
+    # the variants this experiment can refute (they shrink the right side below the left side)
+    assert variants[theorems.THEOREM_VARIANTS[0].name]["refuted"]  # K^-1 rate
+    assert variants["all constants / 10"]["refuted"]
+    for row in variants.values():
+        assert row["refuted"] == (row["status"] == "violated")
+
+
+def test_uninformative_regime_is_an_error():
+    """A tiny step size: the left side barely falls over the sweep, so no verdict is given."""
+    setup = dataclasses.replace(theorems.convergence_setup("sync-convergence", True), pilot_safety=1e4, seeds=4, updates=(25, 50, 100))
+    result = theorems.check_convergence("sync-convergence", quick=True, seed=0, setup=setup)
+    assert result.status == "error"
+    assert result.details["reason"].startswith("uninformative:")
+
+
+def test_rate_outside_the_band_is_violated():
+    K = (25, 50, 100, 200, 400, 800, 1600)
+    rng = np.random.default_rng(0)
+    slow = np.array([[k ** -0.25 * (1 + 0.01 * rng.standard_normal()) for _ in range(8)] for k in K])
+    rate = theorems._rate(K, slow, 0.0)
+    assert rate["status"] == "violated" and "outside the band" in rate["reason"]
+    fast = np.array([[k ** -0.7 * (1 + 0.01 * rng.standard_normal()) for _ in range(8)] for k in K])
+    assert theorems._rate(K, fast, 0.0)["status"] == "holds"
 
 
 @pytest.mark.parametrize("theorem_id", CONVERGENCE)
@@ -104,27 +149,24 @@ def test_same_seed_gives_identical_results(quick_results, theorem_id):
 
 def test_other_seed_changes_the_measurement(quick_results):
     other = theorems.check_convergence("async-convergence", quick=True, seed=1)
-    assert other.status == "holds"
+    assert other.status == "holds", other.details.get("reason")
     assert other.lhs != quick_results["async-convergence"].lhs
 
 
 def test_diverging_step_size_is_an_error(monkeypatch):
-    monkeypatch.setattr(theorems, "chosen_step_size_value", lambda *args, **kwargs: 1e6)
+    monkeypatch.setattr(theorems, "step_size", lambda *args, **kwargs: 1e6)
     result = theorems.check_convergence("sync-convergence", quick=True, seed=0)
     assert result.status == "error"
-    assert "NaN or infinite" in result.details["reason"]
-    assert result.lhs is None and result.rhs is None
-    assert result.details["inputs"]["alpha"] == 1e6
+    assert "NaN or infinite" in result.details["reason"] or "hypothesis not met" in result.details["reason"]
     _json_round_trip(result)
 
 
-def test_failed_hypothesis_is_an_error_not_holds(monkeypatch):
-    # α far above β/(24L): the runs stay finite, but L ≤ L_0 and α ≤ β/(24L) fail after the run
-    monkeypatch.setattr(theorems, "chosen_step_size_value", lambda *args, **kwargs: 0.05)
-    result = theorems.check_convergence("async-convergence", quick=True, seed=0)
+def test_failed_hypothesis_is_an_error_not_holds():
+    # α above β/(6 L_cal q_max²): a pilot L 100x too small
+    setup = dataclasses.replace(theorems.convergence_setup("async-convergence", True), pilot_safety=0.05, seeds=4)
+    result = theorems.check_convergence("async-convergence", quick=True, seed=0, setup=setup)
     assert result.status == "error"
-    assert "hypothesis not met" in result.details["reason"]
-    assert not all(result.details["hypotheses"].values())
+    assert "hypothesis not met" in result.details["reason"] or "NaN or infinite" in result.details["reason"]
 
 
 def test_verdict_function():
@@ -166,14 +208,12 @@ def test_near_ties_are_decided_in_mpmath(monkeypatch):
     data = theorems.teacher_student_sphere(setup.dims, setup.samples, 0)
     initial = initial_weights(list(setup.dims), 0, scale=setup.init_scale)
     tau = 8 * max(float(np.max(np.abs(w))) for w in initial)
-    run = theorems._train(setup, "ap", 4, 0.01, tau, 0.3, 0, initial, data)
+    run = theorems._train(setup, "ap", 4, 0.05, tau, 0, initial, data)
     x, y = data.inputs, data.targets
     run.gradient = network.gradients(run.versions, x, y, TANH, SQUARED)
     run.loss = network.mean_loss(run.versions, x, y, TANH, SQUARED)
     current, following = [v[:-1] for v in run.versions], [v[1:] for v in run.versions]
-    forward = [[theorems._gather(v, run.forward_members[0][:, m]) for m, v in enumerate(run.versions)]]
-    backward = [[theorems._gather(v, run.backward_members[0][:, m]) for m, v in enumerate(run.versions)]]
-    q = theorems._quantities(current, following, forward, backward, run.applied, x, y, FLOAT64, 2)
+    q = theorems._quantities(current, following, run.applied, x, y, x[run.rows], y[run.rows], FLOAT64, 2)
     constants = {"L": 5.0, "tau": tau, "W_max": tau / 4, "alpha_c_D": 0.5}
 
     float_tallies = {name: theorems._StepTally() for name in theorems.DETERMINISTIC_STEPS}
@@ -188,6 +228,18 @@ def test_near_ties_are_decided_in_mpmath(monkeypatch):
         assert math.isclose(precise.max_ratio, plain.max_ratio, rel_tol=1e-6, abs_tol=1e-12)
 
 
+def test_exact_sampling_variance_matches_per_sample_gradients():
+    setup = theorems.convergence_setup("sync-convergence", True)
+    data = theorems.teacher_student_sphere(setup.dims, setup.samples, 0)
+    initial = initial_weights(list(setup.dims), 0, scale=setup.init_scale)
+    x, y = data.inputs, data.targets
+    variance, gradient, loss = theorems.sampling_variance(list(initial), x, y, 8)
+    per_sample = np.stack([np.concatenate([g.ravel() for g in network.gradients(initial, x[i : i + 1], y[i : i + 1], TANH, SQUARED)]) for i in range(len(x))])
+    mean = per_sample.mean(axis=0)
+    assert np.allclose(mean, np.concatenate([g.ravel() for g in gradient]), atol=1e-14)
+    assert math.isclose(float(variance), float(np.mean(np.sum((per_sample - mean) ** 2, axis=1))) / 8, rel_tol=1e-9)
+
+
 def test_progress_wraps_the_runs():
     calls = []
 
@@ -197,7 +249,7 @@ def test_progress_wraps_the_runs():
 
     result = theorems.check_convergence("async-convergence", quick=True, seed=3, progress=progress)
     assert result.status == "holds"
-    assert calls == [len(result.details["K_values"])]
+    assert calls == [len(result.details["schedules"])]
 
 
 def test_unknown_theorem_is_rejected():
@@ -255,3 +307,44 @@ def test_tampered_record_is_violated():
     assert result.status == "violated"
     assert "sp M=3 J=8 B=2" in result.details["reason"]
     assert [row["status"] for row in result.details["records"]] == ["holds", "violated"]
+
+
+# ----------------------------------------------------------------------------- the theorem command
+
+
+def test_theorem_command_exit_codes(capsys):
+    from proofs_check.cli import main
+
+    assert main(["theorem", "--id", "sync-convergence", "--quick", "--rhs", "2*bound"]) == 0
+    out = capsys.readouterr().out
+    assert "critical scale" in out and "holds" in out
+    assert main(["theorem", "--id", "async-convergence", "--quick", "--rhs", "bound/20", "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["status"] == "violated" and report["details"]["offending"]["K"] in report["details"]["K_values"]
+    for bad in ("bound*omega", "bound +", "__import__('os')"):
+        assert main(["theorem", "--id", "sync-convergence", "--quick", "--rhs", bad]) == 2
+        error = capsys.readouterr().err.strip()
+        assert len(error.splitlines()) == 1 and "K, alpha, beta" in error
+
+
+def test_speedup_is_measured_from_the_schedule_records():
+    measured = theorems.measure_speedup(quick=True, seed=0, stages=(2,), updates=200, seeds=2)
+    assert [(row["stages"], row["noise"]) for row in measured["rows"]] == [(2, "low-noise"), (2, "high-noise")]
+    for row in measured["rows"]:
+        assert row["slots_per_update_sp"] == 2 * (row["mini_batch"] + row["stages"] - 1)
+        assert 2 <= row["slots_per_update_ap"] < 2.1
+        assert row["speedup"] == pytest.approx(row["slots_sp"] / row["slots_ap"]) and row["speedup"] > 0
+        assert row["model_little_noise"] == 5 and row["model_noise_dominated"] == 1.25
+
+
+def test_non_finite_candidate_is_an_error_never_holds():
+    result = theorems.check_convergence("sync-convergence", quick=True, seed=0, rhs="bound*log(K - 25)")
+    assert result.status == "error"
+    assert "NaN or infinite" in result.details["reason"]
+    _json_round_trip(result)
+
+
+def test_budget_scales_the_seeds():
+    assert theorems.seeds_for_budget(True, None) == theorems.seeds_for_budget(True, 10) == 8
+    assert theorems.seeds_for_budget(False, 10) == 32 and theorems.seeds_for_budget(False, 20) == 64
+    assert theorems.seeds_for_budget(True, 0.1) == 4

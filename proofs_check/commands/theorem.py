@@ -1,0 +1,77 @@
+"""Check a convergence theorem of MODEL.md §5, or a candidate right side for its left side,
+against simulation over seeds and K.
+
+The left side is the mean over seeds of (1/K) Σ_{k<K} ||∇f(W^{(k)})||² on the built-in
+i.i.d.-sampling experiment; the right side is the project's calibrated bound, or `--rhs`, an
+expression in the theorem symbols evaluated at the calibrated constants at every K. Exit 1
+with the offending (K, lhs, rhs) when violated in the statistical sense of MODEL.md §5.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+from proofs_check.api import check_theorem
+from proofs_check.arguments import nonnegative_int, positive_finite_float
+from proofs_check.candidates import CandidateError
+from proofs_check.errors import UsageError
+from proofs_check.output import Column, print_json, print_table
+from proofs_check.theorems import CONVERGENCE_IDS, THEOREM_SYMBOLS, parse_theorem_rhs
+from proofs_check.tolerance import HOLDS
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--id", required=True, choices=CONVERGENCE_IDS, help="the theorem")
+    parser.add_argument("--rhs", help=f"candidate right side in the symbols {', '.join(THEOREM_SYMBOLS)} ('bound' = the project's calibrated right side); default: the project's bound")
+    parser.add_argument("--budget", type=positive_finite_float, default=10.0, help="scales the number of seeds: 10 (default) = 8 quick / 32 full seeds, linearly, at least 4")
+    parser.add_argument("--seed", type=nonnegative_int, default=0)
+    parser.add_argument("--quick", action="store_true", help="the quick experiment (8 seeds at the default budget)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _number(value) -> float:
+    """A reported number as a float ('nan', 'inf', '-inf' and None as NaN or ±inf)."""
+    if value is None:
+        return float("nan")
+    return float(value)
+
+
+def _ratio(lhs, rhs) -> float:
+    lhs, rhs = _number(lhs), _number(rhs)
+    return lhs / rhs if rhs != 0 and math.isfinite(rhs) else float("nan")
+
+
+def run(arguments: argparse.Namespace) -> int:
+    if arguments.rhs is not None:
+        try:
+            parse_theorem_rhs(arguments.rhs)
+        except CandidateError as error:
+            raise UsageError(f"--rhs: {error}") from None
+    result = check_theorem(arguments.id, arguments.rhs, budget=arguments.budget, seed=arguments.seed, quick=arguments.quick)
+    code = 0 if result.status == HOLDS else 1
+    if arguments.json:
+        print_json(result.as_dict())
+        return code
+    details = result.details
+    print(f"{result.id}: {details.get('statement', '')}")
+    print(f"right side: {arguments.rhs or 'bound (calibrated constants)'}; {details.get('seeds')} seeds, confidence {details.get('confidence', 0.99):.0%} (one-sided lower bound of the mean)")
+    per_K = details.get("per_K") or []
+    if per_K:
+        print_table(
+            [Column("K", "right"), Column("lhs", "right", ".4g"), Column("99% lower", "right", ".4g"), Column("rhs", "right", ".4g"), Column("lhs/rhs", "right", ".3g"), Column("certified rhs", "right", ".4g"), "status"],
+            [(row["K"], _number(row["lhs"]), _number(row["ci"]["lower"]), _number(row["rhs"]), _ratio(row["lhs"], row["rhs"]), _number(row["rhs_certified"]), row["status"]) for row in per_K],
+        )
+        critical = details.get("critical_scale", {})
+        print(f"critical scale (lhs/rhs at the worst K): {_number(result.critical_scale):.3g} (calibrated bound {_number(critical.get('calibrated')):.3g}, certified {_number(critical.get('certified')):.3g})")
+        rate = details.get("rate", {})
+        if "K_of_epsilon_slope" in rate:
+            print(f"rate: lhs ∝ K^{rate['fitted_exponent']:.3f} ± {rate['std_error']:.2g}, K(ε) ∝ ε^{rate['K_of_epsilon_slope']:.3f} (allowed [-2, -1]): {rate['status']}")
+    if result.status != HOLDS:
+        offending = details.get("offending")
+        if offending:
+            print(f"VIOLATED at K={offending['K']}: lhs {_number(offending['lhs']):.6g} (99% lower bound {_number(offending['lower']):.6g}) > rhs {_number(offending['rhs']):.6g}")
+        print(f"{result.status.upper()}: {details.get('reason', '')}")
+    else:
+        print("holds")
+    return code
