@@ -32,6 +32,8 @@ STREAMS: dict[str, Stream] = {
     "adversarial": Stream(spawn_key=(7,)),
     "shuffle": Stream(spawn_key=(11,)),
     "rates-noise": Stream(spawn_key=(21,)),
+    "pulses": Stream(spawn_key=(31,)),
+    "device-variation": Stream(spawn_key=(32,)),
     "theorem-seeds": Stream(entropy=(5,)),
 }
 """Every stream by name:
@@ -42,6 +44,10 @@ STREAMS: dict[str, Stream] = {
 - adversarial: the adversarial search of `proofs_check.adversarial`;
 - shuffle: the digits experiment's permutation of the training split, key the epoch;
 - rates-noise: the rates experiment's update noise, key the run;
+- pulses: the pulsed device's stochastic rounding and cycle-to-cycle noise, key the layer
+  index (one generator per layer and replica, drawn in the order of that layer's updates);
+- device-variation: the pulsed device's device-to-device factors, key the layer index
+  (drawn once, when the device is bound to a run);
 - theorem-seeds: the sampling seeds of a convergence check's replicas (`generate_state`);
   with key 1, the start vector of its Hessian power iteration.
 """

@@ -47,7 +47,8 @@ class TrainingSettings:
     schedule: str
     """One of 'single', 'wop', 'sp', 'ap' (MODEL.md §3)."""
     device: Device
-    """The update rule (MODEL.md §2), applied with its `update_into`. For a τ grid, an ALD
+    """The update rule (MODEL.md §2): bound to the layer shapes and seeds once per run
+    (`Device.bind`), then applied with each layer's `update_into`. For a τ grid, an ALD
     whose tau is an array of shape [R, 1, 1] (one τ per replica)."""
     learning_rate: float | Array
     """Step size α > 0 (an array of shape [R] gives one α per replica)."""
@@ -217,6 +218,7 @@ def train(
 
     weights = [np.array(w, dtype=float, copy=True) for w in initial]
     shapes = [w.shape for w in weights]
+    rules = device.bind(shapes, settings.seeds)  # one update rule per layer (a stochastic device's draws)
     noise = _GradientNoise(settings.noise, settings.seeds, lead_shape, [s[-2:] for s in shapes]) if settings.noise != 0.0 else None
     # The samples of every micro-batch, by the run's sampling rule (replica r with seeds[r]).
     batches = settings.sampling.batches(data, b, settings.micro_batches, settings.seeds, lead_shape)
@@ -303,7 +305,7 @@ def train(
             old = weights[index]
             # The old version may be overwritten unless a reference point still needs it.
             new = buffer(index) if version_count[index] in pending_versions[index] else old
-            device.update_into(old, gradient, learning_rate, new, scratch[index], spare_gradient=not keep)
+            rules[index].update_into(old, gradient, learning_rate, new, scratch[index], spare_gradient=not keep)
             weights[index] = new
             version_count[index] += 1
             if lead_shape:

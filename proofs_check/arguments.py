@@ -96,3 +96,52 @@ def lemma_argument(value: str, flag: str = "--lemma"):
         return REGISTRY.get(value)
     except RegistryError:
         raise UsageError(f"{flag}: unknown lemma {value!r}; allowed: {', '.join(REGISTRY.ids())}") from None
+
+
+# ----- the device flags of `simulate` (MODEL.md §2) ----------------------------------------
+
+DEVICE_FLAGS = {
+    "tau": ("--tau", positive_float, "T", "conductance bound τ > 0 (default 1; inf allowed)"),
+    "exponent": ("--exponent", positive_finite_float, "P", "exponent p > 0 of the response functions (default 1)"),
+    "gamma_up": ("--up", positive_finite_float, "G", "up gain γ₊ > 0 (default 1)"),
+    "gamma_down": ("--down", positive_finite_float, "G", "down gain γ₋ > 0 (default 1)"),
+    "dw_min": ("--dw-min", positive_finite_float, "D", "pulse size dw_min > 0 (default 0.001)"),
+    "c2c": ("--c2c", nonnegative_float, "C", "cycle-to-cycle noise c2c >= 0 (default 0)"),
+    "d2d": ("--d2d", nonnegative_float, "V", "device-to-device variation d2d >= 0 (default 0)"),
+    "max_pulses": ("--max-pulses", positive_int, "N", "largest number of pulses per element and update, >= 1 (default: no cap)"),
+}
+"""Each device setting (a field of the device kinds of numerics.devices) → (flag, type, metavar, help)."""
+
+
+def add_device_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--device` (a registered device kind) and one flag per device setting (DEVICE_FLAGS)."""
+    from numerics.devices import DEVICE_NAMES, device_settings
+
+    parser.add_argument("--device", required=True, choices=DEVICE_NAMES)
+    for setting, (flag, kind, metavar, text) in DEVICE_FLAGS.items():
+        users = [name for name in DEVICE_NAMES if setting in device_settings(name)]
+        parser.add_argument(flag, dest=setting, type=kind, metavar=metavar, default=None, help=f"{text}; {', '.join(users)} only")
+
+
+def device_from_arguments(arguments: argparse.Namespace):
+    """The device `--device` names, with the settings its flags give (the kind's defaults for
+    the rest). A flag the device does not use is a UsageError naming the flag and the devices
+    that use it."""
+    from numerics.devices import DEVICE_NAMES, device_settings, make_device
+    from proofs_check.errors import UsageError
+
+    name = arguments.device
+    takes = device_settings(name)
+    settings = {}
+    for setting, (flag, *_) in DEVICE_FLAGS.items():
+        value = getattr(arguments, setting, None)
+        if value is None:
+            continue
+        if setting not in takes:
+            users = [other for other in DEVICE_NAMES if setting in device_settings(other)]
+            raise UsageError(f"{flag}: not used by --device {name}; allowed only with --device {', '.join(users)}")
+        settings[setting] = value
+    try:
+        return make_device(name, **settings)
+    except ValueError as error:
+        raise UsageError(f"--device {name}: {error}") from None

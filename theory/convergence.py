@@ -16,7 +16,8 @@ The step size `α = min(β/(6Lq_max²), sqrt(Δ_0/(Lq_max²σ²K)), (βΔ_0/(q_m
 (a branch whose denominator is 0 dropped) makes the vanishing part (every term but the
 floor) at most `vanishing_bound()`; with the first two branches only and σ > 0 the delay
 term is at most `paper_delay_bound()`. Device constants of §2 in closed form:
-`ald_device_constants`, `softbounds_device_constants`.
+`digital_device_constants`, `ald_device_constants`, `softbounds_device_constants` (the one
+home of these formulas: every device of `numerics.devices` reports its constants through them).
 """
 
 from __future__ import annotations
@@ -130,6 +131,11 @@ def ald_device_constants(W_max_value, tau_value) -> DeviceConstants:
         ratio = W_max_value / tau_value
         return DeviceConstants(1 - ratio, 1 + ratio, ratio)
     return softbounds_device_constants(W_max_value, tau_value)
+
+
+def digital_device_constants() -> DeviceConstants:
+    """Digital SGD (τ → ∞): β = q_max = 1, G_max = 0 on every box."""
+    return DeviceConstants(1.0, 1.0, 0.0)
 
 
 ALD_CONSTANTS = ald_device_constants(W_max, tau)

@@ -19,6 +19,7 @@ and summary.json's final_loss and max_abs_weight become lists of R values, with
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 from pathlib import Path
 
@@ -26,13 +27,15 @@ import numpy as np
 
 from numerics.activations import ACTIVATIONS
 from numerics.data import SAMPLING_NAMES, initial_weights, sampling_by_name, teacher_student
-from numerics.devices import DEVICE_NAMES, initial_bound, make_device
+from numerics.devices import Device, initial_bound
 from numerics.losses import LOSSES
 from numerics.replicas import broadcast_replicas, replica_seeds, seeded_initial_weights, seeded_teacher_student, train_replicas
 from numerics.replicas import mean_loss as replica_mean_loss
 from numerics.schedules import SCHEDULE_NAMES
 from numerics.training import TrainingResult, TrainingSettings, train
-from proofs_check.arguments import nonnegative_float, nonnegative_int, positive_float, positive_finite_float, positive_int, positive_int_list
+from proofs_check.arguments import (
+    add_device_arguments, device_from_arguments, nonnegative_float, nonnegative_int, positive_finite_float, positive_int, positive_int_list,
+)
 from proofs_check.errors import UsageError
 from proofs_check.inputs import load_dataset, load_initial_weights
 from proofs_check.output import print_json, print_table, progress_bar, write_json, write_npz
@@ -42,8 +45,7 @@ DEFAULT_DIMS = [6, 8, 8, 3]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--schedule", required=True, choices=SCHEDULE_NAMES)
-    parser.add_argument("--device", required=True, choices=DEVICE_NAMES)
-    parser.add_argument("--tau", type=positive_float, default=1.0, help="ALD conductance bound τ > 0 (default 1; ignored by digital)")
+    add_device_arguments(parser)
     parser.add_argument("--lr", required=True, type=positive_finite_float, help="step size α > 0")
     parser.add_argument("--updates", required=True, type=positive_int, help="K, updates per layer")
     parser.add_argument("--dims", type=positive_int_list, help=f"d0,d1,...,dM (default {','.join(map(str, DEFAULT_DIMS))}, or from --init)")
@@ -52,7 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--micro-batch-size", type=positive_int, default=4, help="b, samples per micro-batch (default 4)")
     parser.add_argument("--mini-batch", type=positive_int, default=4, help="B, micro-batches per update for single/wop/sp (default 4; AP uses 1)")
     parser.add_argument("--data", type=Path, help=".npz with x [N, d0] and y [N, dM] (cross-entropy: int labels [N])")
-    parser.add_argument("--init", type=Path, help=".npz with W1..WM (default: N(0, 1/d_{m-1}) entries, clipped to ±τ/2 for ald)")
+    parser.add_argument("--init", type=Path, help=".npz with W1..WM (default: N(0, 1/d_{m-1}) entries, clipped to ±τ/2 for a bounded device)")
     parser.add_argument("--samples", type=positive_int, default=256, help="N for the generated teacher–student task (default 256)")
     parser.add_argument("--noise", type=nonnegative_float, default=0.0, help="σ: add N(0, σ²) to every micro-batch gradient entry")
     parser.add_argument(
@@ -68,16 +70,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print summary.json to stdout")
 
 
-def summarise(arguments: argparse.Namespace, dims: list[int], result: TrainingResult, final_loss: float | list[float]) -> dict:
-    """The CONTRACT.md summary.json object (plus the run's remaining settings); with
-    replicas, final_loss and max_abs_weight are lists (one value per replica)."""
+def summarise(arguments: argparse.Namespace, device: Device, dims: list[int], result: TrainingResult, final_loss: float | list[float]) -> dict:
+    """The CONTRACT.md summary.json object (plus the run's remaining settings, the device's
+    among them); with replicas, final_loss and max_abs_weight are lists (one value per replica)."""
     record = result.record
     batched = getattr(arguments, "replicas", 1) > 1
-    device = make_device(arguments.device, arguments.tau)
     summary = {
         "schedule": arguments.schedule,
         "device": device.name,
         "tau": device.tau if math.isfinite(device.tau) else None,
+        "device_settings": {key: (value if not (isinstance(value, float) and math.isinf(value)) else None) for key, value in dataclasses.asdict(device).items()},
         "lr": arguments.lr,
         "updates": arguments.updates,
         "dims": dims,
@@ -103,12 +105,12 @@ def summarise(arguments: argparse.Namespace, dims: list[int], result: TrainingRe
 
 
 def run(arguments: argparse.Namespace) -> int:
+    device = device_from_arguments(arguments)
     activation, loss = ACTIVATIONS[arguments.activation], LOSSES[arguments.loss]
     if arguments.out.exists() and not arguments.out.is_dir():
         raise UsageError(f"--out: {arguments.out} exists and is not a directory")
     replicas = arguments.replicas
     seeds = replica_seeds(arguments.seed, replicas)
-    device = make_device(arguments.device, arguments.tau)
     if arguments.init is not None:
         initial = load_initial_weights(arguments.init, arguments.dims)
         dims = [initial[0].shape[1]] + [w.shape[0] for w in initial]
@@ -149,7 +151,7 @@ def run(arguments: argparse.Namespace) -> int:
             result = train_replicas(initial, data, settings, progress=progress_bar(f"simulate {arguments.schedule} ×{replicas}"))
         losses = replica_mean_loss(result.final_weights, data, activation, loss)
     final_loss = [float(value) for value in losses] if replicas > 1 else float(losses)
-    summary = summarise(arguments, dims, result, final_loss)
+    summary = summarise(arguments, device, dims, result, final_loss)
     trace = {f"W{m}_final": w for m, w in enumerate(result.final_weights, start=1)}
     trace.update(loss=result.reference_loss, fwd_version=result.forward_versions, bwd_version=result.backward_versions)
     try:

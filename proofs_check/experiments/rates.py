@@ -127,6 +127,10 @@ class NoisyDevice:
     def tau(self):
         return self.inner.tau
 
+    def bind(self, shapes, seeds) -> tuple:
+        """The Device protocol's binding: this wrapper is every layer's rule (its noise follows the calls)."""
+        return (self,) * len(shapes)
+
     def update(self, weight: Array, gradient: Array, learning_rate) -> Array:
         layer = self.events[self.calls]
         self.calls += 1
