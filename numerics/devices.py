@@ -417,11 +417,10 @@ class PulsedLayer:
     def __init__(self, device: PulsedDevice, shape: tuple[int, ...], seeds: Sequence[int], layer_index: int) -> None:
         self.device = device
         self.shape = shape
-        lead = shape[:-2]
+        lead, element_shape = shape[:-2], shape[-2:]  # a layer's weights are [..., d_m, d_{m-1}]
         self.replicas = int(np.prod(lead)) if lead else 1
         if len(seeds) != self.replicas:
             raise ValueError(f"{len(seeds)} seeds for replica shape {lead}")
-        element_shape = shape[-2:]
         self.pulse_generators = [generator(seed, "pulses", layer_index) for seed in seeds]
         if device.d2d > 0:
             factors = []
@@ -456,7 +455,8 @@ class PulsedLayer:
         element_shape = self.shape[-2:]
         weights = np.reshape(weight, (self.replicas,) + element_shape)
         gradients = np.reshape(np.broadcast_to(gradient, np.shape(weight)), (self.replicas,) + element_shape)
-        rates = np.broadcast_to(np.asarray(learning_rate, dtype=float), self.shape[:-2] + (1, 1)).reshape(self.replicas, 1, 1)
+        ones = (1,) * len(element_shape)
+        rates = np.broadcast_to(np.asarray(learning_rate, dtype=float), self.shape[:-2] + ones).reshape((self.replicas,) + ones)
         results = [
             pulsed_update(self.device, weights[r], gradients[r], rates[r], self.pulse_generators[r], self.dw_min[r], self.gamma_up[r], self.gamma_down[r])
             for r in range(self.replicas)

@@ -19,6 +19,8 @@ LEGACY = {
     "shuffle": ((4,), lambda s: np.random.SeedSequence(s, spawn_key=(11, 4))),  # experiments.digits SHUFFLE_STREAM = 11, epoch 4
     "rates-noise": ((1002,), lambda s: np.random.SeedSequence(s, spawn_key=(21, 1002))),  # experiments.rates NOISE_STREAM = 21, run 1000 + 2
     "theorem-seeds": ((), lambda s: np.random.SeedSequence([int(s), 5])),  # proofs_check.theorems.noise_seeds
+    "pulses": ((2,), lambda s: np.random.SeedSequence(s, spawn_key=(31, 2))),  # new (pulsed device), layer index 2: the specification
+    "device-variation": ((1,), lambda s: np.random.SeedSequence(s, spawn_key=(32, 1))),  # new (pulsed d2d), layer index 1: the specification
 }
 SEEDS = (0, 1, 17, 2**31 + 5, 2**40 + 3)
 
