@@ -119,7 +119,26 @@ BAD_SIMULATE = [
     (["--lr", "nan"], ["--lr"]),
     (["--updates", "0"], ["--updates"]),
     (["--schedule", "pipedream"], ["--schedule", "'wop'"]),
-    (["--device", "pcm"], ["--device", "'digital'", "'ald'"]),
+    (["--device", "pcm"], ["--device", "'digital'", "'ald'", "'softbounds'", "'pulsed'"]),
+    # device settings (MODEL.md §2): bad values, and flags the chosen device does not use
+    (["--device", "softbounds", "--tau", "0"], ["--tau", "> 0"]),
+    (["--device", "softbounds", "--exponent", "0"], ["--exponent", "> 0"]),
+    (["--device", "softbounds", "--exponent", "-2"], ["--exponent"]),
+    (["--device", "softbounds", "--exponent", "inf"], ["--exponent", "finite"]),
+    (["--device", "softbounds", "--up", "0"], ["--up", "> 0"]),
+    (["--device", "pulsed", "--down", "-1"], ["--down"]),
+    (["--device", "pulsed", "--down", "nan"], ["--down", "NaN"]),
+    (["--device", "pulsed", "--dw-min", "0"], ["--dw-min", "> 0"]),
+    (["--device", "pulsed", "--c2c", "-0.1"], ["--c2c", ">= 0"]),
+    (["--device", "pulsed", "--d2d", "-1"], ["--d2d", ">= 0"]),
+    (["--device", "pulsed", "--max-pulses", "0"], ["--max-pulses", ">= 1"]),
+    (["--device", "pulsed", "--max-pulses", "2.5"], ["--max-pulses", "integer"]),
+    (["--device", "digital", "--tau", "2"], ["--tau", "digital", "ald", "softbounds", "pulsed"]),
+    (["--device", "ald", "--exponent", "2"], ["--exponent", "ald", "softbounds, pulsed"]),
+    (["--device", "ald", "--up", "1.2"], ["--up", "ald"]),
+    (["--device", "softbounds", "--dw-min", "0.01"], ["--dw-min", "softbounds", "pulsed"]),
+    (["--device", "softbounds", "--c2c", "0.1"], ["--c2c", "pulsed"]),
+    (["--device", "digital", "--max-pulses", "3"], ["--max-pulses", "pulsed"]),
     (["--activation", "relu"], ["--activation", "'tanh'", "'identity'", "'softsign'"]),
     (["--loss", "hinge"], ["--loss", "'squared'", "'cross-entropy'"]),
     (["--dims", "3"], ["--dims"]),
@@ -277,6 +296,26 @@ def test_simulate_json_and_trace(capsys, tmp_path, schedule, loss):
     assert trace["fwd_version"].shape == trace["bwd_version"].shape == (updates, 3)
     assert np.issubdtype(trace["fwd_version"].dtype, np.integer)
     np.testing.assert_array_equal(trace["bwd_version"], np.tile(np.arange(updates)[:, None], (1, 3)))
+
+
+@pytest.mark.parametrize(
+    ("flags", "settings"),
+    [
+        (["--device", "softbounds", "--exponent", "2", "--up", "1.2", "--down", "0.8"], {"tau": 1.0, "exponent": 2.0, "gamma_up": 1.2, "gamma_down": 0.8}),
+        (["--device", "pulsed", "--tau", "2", "--dw-min", "0.01", "--c2c", "0.1", "--d2d", "0.2", "--max-pulses", "5"],
+         {"tau": 2.0, "exponent": 1.0, "gamma_up": 1.0, "gamma_down": 1.0, "dw_min": 0.01, "c2c": 0.1, "d2d": 0.2, "max_pulses": 5}),
+    ],
+    ids=["softbounds", "pulsed"],
+)
+def test_simulate_new_devices_report_their_settings(capsys, tmp_path, flags, settings):
+    out = tmp_path / "out"
+    code, printed, err = run_main(capsys, ["simulate", "--schedule", "sp", "--lr", "0.05", "--updates", "4", "--out", str(out), "--json", *flags])
+    assert code == 0 and err == ""
+    summary = json.loads(printed)
+    assert SUMMARY_KEYS <= summary.keys()
+    assert summary["device"] == flags[1] and summary["tau"] == settings["tau"]
+    assert summary["device_settings"] == settings
+    assert np.isfinite(summary["final_loss"]) and summary["max_abs_weight"] <= settings["tau"]
 
 
 def test_simulate_human_output(capsys, tmp_path):

@@ -103,9 +103,26 @@ def _reference_mean_loss(weights, x, y, rows, activation, loss):
 
 
 def _device_update(device, tau, alpha, w, g):
+    """device: "digital", "ald", or ("softbounds", p, γ₊, γ₋)."""
     if device == "digital":
         return w - alpha * g
+    if isinstance(device, tuple):
+        return _softbounds_update(tau, *device[1:], alpha, w, g)
     return w - alpha * g - (alpha / tau) * np.abs(g) * w
+
+
+def _softbounds_update(tau, p, up, down, alpha, w, g):
+    """MODEL §2 entry by entry: the desired increment Δ = −αg moves w up by Δ·γ₊(1 − w/τ)^p
+    (Δ > 0) or down by |Δ|·γ₋(1 + w/τ)^p (Δ < 0), a negative base counting as 0; then clip."""
+    result = np.empty_like(w)
+    for index in np.ndindex(w.shape):
+        desired = -alpha * g[index]
+        if desired > 0:
+            moved = w[index] + desired * up * max(1.0 - w[index] / tau, 0.0) ** p
+        else:
+            moved = w[index] + desired * down * max(1.0 + w[index] / tau, 0.0) ** p
+        result[index] = min(max(moved, -tau), tau)
+    return result
 
 
 def reference_run(schedule, device, tau, alpha, updates, initial, x, y, activation, loss, b, B, stale_backward=False, sampling="cyclic", seed=0):
@@ -172,7 +189,7 @@ def test_simulate_matches_independent_reference(tmp_path, capsys, schedule, devi
     out = tmp_path / "out"
     code = main(
         [
-            "simulate", "--schedule", schedule, "--device", device, "--tau", str(tau), "--lr", str(alpha),
+            "simulate", "--schedule", schedule, "--device", device, *(["--tau", str(tau)] if device != "digital" else []), "--lr", str(alpha),
             "--updates", str(updates), "--activation", activation, "--loss", loss,
             "--micro-batch-size", str(b), "--mini-batch", str(B),
             "--data", str(tmp_path / "data.npz"), "--init", str(tmp_path / "init.npz"), "--out", str(out), "--json",
@@ -215,3 +232,49 @@ def test_reference_detects_wrong_versions():
     stale = reference_run("ap", *common, stale_backward=True)[0]
     assert max(float(np.max(np.abs(a - s))) for a, s in zip(ap, sp)) > 1e3 * TOLERANCE
     assert max(float(np.max(np.abs(a - s))) for a, s in zip(ap, stale)) > 1e3 * TOLERANCE
+
+
+SOFTBOUNDS = ("softbounds", 2.0, 1.2, 0.8)  # p, γ₊, γ₋: non-linear, asymmetric (symmetric point ≠ 0)
+
+
+@pytest.mark.parametrize("loss", ["squared", "cross-entropy"])
+@pytest.mark.parametrize("schedule", ["ap", "sp", "wop", "single"])
+def test_simulate_softbounds_matches_independent_reference(tmp_path, capsys, schedule, loss):
+    """`simulate --device softbounds --exponent 2 --up 1.2 --down 0.8` on --data/--init, no
+    noise, 4 stages: the final weights and losses of the per-sample reference to 1e-10; the
+    ALD reference on the same inputs is far away (the device matters)."""
+    dims = DIMS[4]
+    activation = ACTIVATION_OF[(loss, 4)]
+    rng = np.random.default_rng(31)
+    initial = [np.clip(0.9 * rng.standard_normal((dims[m + 1], dims[m])) / math.sqrt(dims[m]), -1.2, 1.2) for m in range(len(dims) - 1)]
+    samples = 11
+    x = rng.standard_normal((samples, dims[0]))
+    y = rng.integers(0, dims[-1], size=samples) if loss == "cross-entropy" else rng.standard_normal((samples, dims[-1]))
+    np.savez(tmp_path / "init.npz", **{f"W{m}": w for m, w in enumerate(initial, start=1)})
+    np.savez(tmp_path / "data.npz", x=x, y=y)
+    tau, alpha, updates, b, B = 1.5, 0.15, 7, 3, 2
+    out = tmp_path / "out"
+    _, p, up, down = SOFTBOUNDS
+    code = main(
+        [
+            "simulate", "--schedule", schedule, "--device", "softbounds", "--tau", str(tau), "--exponent", str(p), "--up", str(up),
+            "--down", str(down), "--lr", str(alpha), "--updates", str(updates), "--activation", activation, "--loss", loss,
+            "--micro-batch-size", str(b), "--mini-batch", str(B),
+            "--data", str(tmp_path / "data.npz"), "--init", str(tmp_path / "init.npz"), "--out", str(out), "--json",
+        ]
+    )
+    assert code == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["device"] == "softbounds"
+    with np.load(out / "trace.npz") as archive:
+        trace = {key: archive[key] for key in archive.files}
+    common = (tau, alpha, updates, initial, x, y, activation, loss, b, 1 if schedule == "ap" else B)
+    final, losses, forward_read, backward_read = reference_run(schedule, SOFTBOUNDS, *common)
+    for m, w in enumerate(final, start=1):
+        np.testing.assert_allclose(trace[f"W{m}_final"], w, rtol=TOLERANCE, atol=TOLERANCE, err_msg=f"W{m}")
+        assert np.max(np.abs(w - initial[m - 1])) > 1e-3
+    np.testing.assert_allclose(trace["loss"], losses, rtol=TOLERANCE, atol=TOLERANCE)
+    np.testing.assert_array_equal(trace["fwd_version"], forward_read)
+    np.testing.assert_array_equal(trace["bwd_version"], backward_read)
+    ald = reference_run(schedule, "ald", *common)[0]
+    assert max(float(np.max(np.abs(a - w))) for a, w in zip(ald, final)) > 1e3 * TOLERANCE
