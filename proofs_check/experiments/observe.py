@@ -85,6 +85,11 @@ class ObservedDevice:
         """The wrapped device's τ."""
         return self.inner.tau
 
+    def bind(self, shapes, seeds) -> tuple:
+        """The Device protocol's binding: this wrapper is every layer's rule (the wrapped
+        device is deterministic; its calls are counted across layers)."""
+        return (self,) * len(shapes)
+
     def update(self, weight: Array, gradient: Array, learning_rate) -> Array:
         """The wrapped device's W⁺ (a new array, which `train` copies into its buffer)."""
         new = self.inner.update(weight, gradient, learning_rate)
