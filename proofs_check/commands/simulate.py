@@ -1,6 +1,9 @@
 """One training run of a schedule with a device; writes DIR/trace.npz and DIR/summary.json.
 
 Without --data/--init a seeded teacher–student task is generated (numerics.data).
+`--device` is any kind of the registry numerics.devices.DEVICE_KINDS; its settings come from
+the device flags (proofs_check.arguments.DEVICE_FLAGS: --tau, --exponent, --up, --down,
+--dw-min, --c2c, --d2d, --max-pulses), and a flag the chosen device does not take is exit 2.
 `--sampling cyclic` (default) gives micro-batch j the rows [j·b, (j+1)·b) modulo N in order;
 `--sampling iid` draws each micro-batch's b rows uniformly with replacement, from the seed's
 "sampling" stream with key j (numerics.data.IIDSampling).
