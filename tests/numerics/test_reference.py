@@ -10,6 +10,8 @@ nothing from numerics.training or numerics.schedules. For update k:
   micro-batch gradients of micro-batches kB .. kB + B − 1.
 
 The reference loss of update k is the mean loss of the update's samples at W^{(k)}.
+Devices: digital, ALD, and softbounds written entry by entry from MODEL §2's response
+functions (`_softbounds_update`, not the F/G form the simulator evaluates).
 Micro-batch j takes rows [j·b, (j+1)·b) mod N (cyclic, the default: `simulate` without
 --sampling) or, with i.i.d. sampling, b rows drawn with replacement by
 `integers(0, N, size=b)` of the PCG64 generator of SeedSequence(seed, spawn_key=(4, j))
