@@ -356,6 +356,16 @@ class PulsedDevice:
         self.update(weight, gradient, learning_rate)
 
 
+PULSE_LIMIT = 10**6
+"""The most pulses one element may need in one update without a `max_pulses` cap: beyond it an
+update is an error (`PulseCountError`) instead of a loop that does not end (|Δ|/dw_min
+pulses, e.g. after a step size far too large)."""
+
+
+class PulseCountError(ValueError):
+    """An update of the pulsed device needs more than PULSE_LIMIT pulses on one element."""
+
+
 def variation_factors(rng: np.random.Generator, spread: float, shape: tuple[int, ...]) -> Array:
     """1 + spread·ξ with ξ ~ N(0, 1) truncated to |spread·ξ| < 1 (redrawn from `rng` in
     place until it is): factors in (0, 2) with mean 1."""
@@ -385,11 +395,19 @@ def pulsed_update(
     shape = weight.shape
     dw_min, gamma_up, gamma_down = (np.broadcast_to(np.asarray(v, dtype=float), shape).ravel() for v in (dw_min, gamma_up, gamma_down))
     size = np.abs(desired).ravel() / dw_min
+    result = weight.astype(float, copy=True).ravel()
+    undefined = ~np.isfinite(size)  # a non-finite Δ: W⁺ is NaN there, as for every other device
+    result[undefined] = np.nan
+    size[undefined] = 0.0
     pulses = np.floor(size)
     pulses += rng.random(size.shape) < (size - pulses)
     if device.max_pulses is not None:
         np.minimum(pulses, device.max_pulses, out=pulses)
-    result = weight.astype(float, copy=True).ravel()
+    elif pulses.size and pulses.max() > PULSE_LIMIT:
+        raise PulseCountError(
+            f"an update needs {pulses.max():.3g} pulses of dw_min on one element (more than {PULSE_LIMIT}); "
+            "lower the step size or set max_pulses"
+        )
     active = np.flatnonzero(pulses > 0)
     rising = desired.ravel()[active] > 0
     remaining = pulses[active]

@@ -30,7 +30,7 @@ import numpy as np
 
 from numerics.activations import ACTIVATIONS
 from numerics.data import SAMPLING_NAMES, initial_weights, sampling_by_name, teacher_student
-from numerics.devices import Device, initial_bound
+from numerics.devices import Device, PulseCountError, initial_bound
 from numerics.losses import LOSSES
 from numerics.replicas import broadcast_replicas, replica_seeds, seeded_initial_weights, seeded_teacher_student, train_replicas
 from numerics.replicas import mean_loss as replica_mean_loss
@@ -148,10 +148,13 @@ def run(arguments: argparse.Namespace) -> int:
         sampling=sampling_by_name(arguments.sampling),
     )
     with np.errstate(over="ignore", invalid="ignore"):
-        if replicas == 1:
-            result = train(initial, data, settings, progress=progress_bar(f"simulate {arguments.schedule}"))
-        else:
-            result = train_replicas(initial, data, settings, progress=progress_bar(f"simulate {arguments.schedule} ×{replicas}"))
+        try:
+            if replicas == 1:
+                result = train(initial, data, settings, progress=progress_bar(f"simulate {arguments.schedule}"))
+            else:
+                result = train_replicas(initial, data, settings, progress=progress_bar(f"simulate {arguments.schedule} ×{replicas}"))
+        except PulseCountError as error:
+            raise UsageError(f"--max-pulses: {error} (--lr {arguments.lr}, --dw-min {device.dw_min})") from None
         losses = replica_mean_loss(result.final_weights, data, activation, loss)
     final_loss = [float(value) for value in losses] if replicas > 1 else float(losses)
     summary = summarise(arguments, device, dims, result, final_loss)

@@ -139,6 +139,7 @@ BAD_SIMULATE = [
     (["--device", "softbounds", "--dw-min", "0.01"], ["--dw-min", "softbounds", "pulsed"]),
     (["--device", "softbounds", "--c2c", "0.1"], ["--c2c", "pulsed"]),
     (["--device", "digital", "--max-pulses", "3"], ["--max-pulses", "pulsed"]),
+    (["--device", "pulsed", "--lr", "1e4"], ["--max-pulses", "--lr", "pulses"]),  # millions of pulses per update: an error, not a hang
     (["--activation", "relu"], ["--activation", "'tanh'", "'identity'", "'softsign'"]),
     (["--loss", "hinge"], ["--loss", "'squared'", "'cross-entropy'"]),
     (["--dims", "3"], ["--dims"]),

@@ -17,7 +17,8 @@ from hypothesis.extra.numpy import arrays
 from numerics.activations import TANH
 from numerics.data import initial_weights, teacher_student
 from numerics.devices import (
-    DEVICE_NAMES, AsymmetricLinearDevice, DigitalDevice, PulsedDevice, SoftBoundsDevice, device_settings, make_device, variation_factors,
+    DEVICE_NAMES, PULSE_LIMIT, AsymmetricLinearDevice, DigitalDevice, PulseCountError, PulsedDevice, SoftBoundsDevice, device_settings, make_device,
+    variation_factors,
 )
 from numerics.losses import SQUARED
 from numerics.streams import generator
@@ -291,6 +292,22 @@ def test_pulsed_runs_are_bit_identical_for_a_seed_and_differ_across_seeds():
     assert all(not np.array_equal(a, c) for a, c in zip(first, other))
     batched = _pulsed_run([3, 4], device, replicas=True)
     assert all(np.array_equal(b[0], a) and np.array_equal(b[1], c) for b, a, c in zip(batched, first, other))
+
+
+def test_pulsed_non_finite_increments_give_nan_and_huge_counts_are_an_error():
+    """A NaN or infinite Δ is never hidden (W⁺ = NaN there, as for ALD); an update that would
+    need more than PULSE_LIMIT pulses on an element raises instead of looping, unless capped."""
+    (layer,) = PulsedDevice(dw_min=0.01).bind([(1, 3)], [0])
+    out = layer.update(np.zeros((1, 3)), np.array([[np.nan, np.inf, 1.0]]), 0.1)
+    assert np.isnan(out[0, 0]) and np.isnan(out[0, 1]) and np.isfinite(out[0, 2])
+    with np.errstate(invalid="ignore"):
+        assert np.all(np.isnan(AsymmetricLinearDevice().update(np.zeros(2), np.array([np.nan, np.inf]), 0.1)))
+    huge = np.full((1, 2), -(PULSE_LIMIT + 10) * 0.01 / 0.1)
+    (uncapped,) = PulsedDevice(dw_min=0.01).bind([(1, 2)], [0])
+    with pytest.raises(PulseCountError, match="max_pulses"):
+        uncapped.update(np.zeros((1, 2)), huge, 0.1)
+    (capped,) = PulsedDevice(dw_min=0.01, max_pulses=3).bind([(1, 2)], [0])
+    np.testing.assert_allclose(capped.update(np.zeros((1, 2)), huge, 0.1), 1 - 0.99**3, rtol=1e-12)
 
 
 def test_the_pulsed_device_needs_binding():
