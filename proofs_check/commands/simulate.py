@@ -33,6 +33,7 @@ from numerics.replicas import mean_loss as replica_mean_loss
 from numerics.schedules import SCHEDULE_NAMES
 from numerics.training import TrainingResult, TrainingSettings, train
 from proofs_check.arguments import nonnegative_float, nonnegative_int, positive_float, positive_finite_float, positive_int, positive_int_list
+from proofs_check.arguments import check_schedule_shape
 from proofs_check.errors import UsageError
 from proofs_check.inputs import load_dataset, load_initial_weights
 from proofs_check.output import print_json, print_table, progress_bar, write_json, write_npz
@@ -119,6 +120,7 @@ def run(arguments: argparse.Namespace) -> int:
         initial = None
     if loss.integer_targets and dims[-1] < 2:
         raise UsageError(f"--dims: --loss {loss.name} needs dM >= 2 classes, got {dims[-1]}")
+    check_schedule_shape(arguments.schedule, len(dims) - 1, arguments.updates * arguments.mini_batch, arguments.mini_batch)
     if initial is not None and math.isfinite(device.tau):
         largest = max(float(np.max(np.abs(w))) for w in initial)
         if largest > device.tau:

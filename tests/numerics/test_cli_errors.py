@@ -118,7 +118,7 @@ BAD_SIMULATE = [
     (["--lr", "inf"], ["--lr", "finite"]),
     (["--lr", "nan"], ["--lr"]),
     (["--updates", "0"], ["--updates"]),
-    (["--schedule", "pipedream"], ["--schedule", "'wop'"]),
+    (["--schedule", "gpipe"], ["--schedule", "'wop'", "'2bw'"]),
     (["--device", "pcm"], ["--device", "'digital'", "'ald'"]),
     (["--activation", "relu"], ["--activation", "'tanh'", "'identity'", "'softsign'"]),
     (["--loss", "hinge"], ["--loss", "'squared'", "'cross-entropy'"]),

@@ -297,6 +297,27 @@ def test_2bw_needs_mini_batch_of_at_least_the_stages(capsys):
         build_schedule("2bw", 4, 12, 3)
 
 
+def test_simulate_2bw_needs_mini_batch_of_at_least_the_stages(capsys, tmp_path):
+    out = tmp_path / "out"
+    arguments = ["simulate", "--schedule", "2bw", "--device", "digital", "--lr", "0.1", "--updates", "2", "--dims", "3,4,4,2"]
+    code = main([*arguments, "--mini-batch", "2", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == "" and captured.err.count("\n") == 1
+    assert "--mini-batch" in captured.err and ">= the 3 stages" in captured.err
+    assert not out.exists()
+    assert main([*arguments, "--mini-batch", "3", "--out", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["schedule"] == "2bw" and summary["mini_batch"] == 3 and summary["bwd_delay_max"] == [1, 1, 1]
+
+
+@pytest.mark.parametrize("schedule", ["1f1b", "pipedream", "2bw"])
+def test_new_schedules_draw(capsys, tmp_path, schedule):
+    figure = tmp_path / f"{schedule}.png"
+    assert main(["schedule", "--schedule", schedule, "--stages", "3", "--micro-batches", "6", "--mini-batch", "3", "--figure", str(figure)]) == 0
+    assert schedule in capsys.readouterr().out
+    assert figure.read_bytes().startswith(b"\x89PNG")
+
+
 def test_registry_is_the_one_list():
     """numerics' registry, theory's closed forms and the command-line choices name the same schedules, in MODEL's order."""
     assert SCHEDULE_NAMES == ("single", "wop", "sp", "1f1b", "ap", "pipedream", "2bw")
