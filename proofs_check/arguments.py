@@ -79,25 +79,6 @@ def nonnegative_float_list(text: str) -> list[float]:
     return values
 
 
-def add_plugin_argument(parser: argparse.ArgumentParser) -> None:
-    """`--plugin FILE.py` (repeatable): files that register user lemmas, loaded before the command runs."""
-    parser.add_argument(
-        "--plugin", action="append", default=[], type=Path, metavar="FILE.py",
-        help="a Python file that registers lemmas with proofs_check.register_lemma (repeatable)",
-    )
-
-
-def lemma_argument(value: str, flag: str = "--lemma"):
-    """The registered lemma called `value` (after plugins are loaded), or a UsageError listing the ids."""
-    from proofs_check.errors import UsageError
-    from proofs_check.library import REGISTRY, RegistryError
-
-    try:
-        return REGISTRY.get(value)
-    except RegistryError:
-        raise UsageError(f"{flag}: unknown lemma {value!r}; allowed: {', '.join(REGISTRY.ids())}") from None
-
-
 def add_schedule_argument(parser: argparse.ArgumentParser, **options) -> None:
     """`--schedule` whose choices are the registry's names (numerics.schedules.SCHEDULES)."""
     from numerics.schedules import SCHEDULES
@@ -122,3 +103,22 @@ def check_schedule_shape(schedule: str, stages: int, micro_batches: int, mini_ba
         raise UsageError(f"--mini-batch: {definition.name} needs B >= the {stages} stages, got {mini_batch}")
     if micro_batches % per_update:
         raise UsageError(f"--micro-batches must be a multiple of --mini-batch ({per_update}), got {micro_batches}")
+
+
+def add_plugin_argument(parser: argparse.ArgumentParser) -> None:
+    """`--plugin FILE.py` (repeatable): files that register user lemmas, loaded before the command runs."""
+    parser.add_argument(
+        "--plugin", action="append", default=[], type=Path, metavar="FILE.py",
+        help="a Python file that registers lemmas with proofs_check.register_lemma (repeatable)",
+    )
+
+
+def lemma_argument(value: str, flag: str = "--lemma"):
+    """The registered lemma called `value` (after plugins are loaded), or a UsageError listing the ids."""
+    from proofs_check.errors import UsageError
+    from proofs_check.library import REGISTRY, RegistryError
+
+    try:
+        return REGISTRY.get(value)
+    except RegistryError:
+        raise UsageError(f"{flag}: unknown lemma {value!r}; allowed: {', '.join(REGISTRY.ids())}") from None

@@ -30,10 +30,9 @@ from numerics.devices import DEVICE_NAMES, initial_bound, make_device
 from numerics.losses import LOSSES
 from numerics.replicas import broadcast_replicas, replica_seeds, seeded_initial_weights, seeded_teacher_student, train_replicas
 from numerics.replicas import mean_loss as replica_mean_loss
-from numerics.schedules import SCHEDULE_NAMES
 from numerics.training import TrainingResult, TrainingSettings, train
 from proofs_check.arguments import nonnegative_float, nonnegative_int, positive_float, positive_finite_float, positive_int, positive_int_list
-from proofs_check.arguments import check_schedule_shape
+from proofs_check.arguments import add_schedule_argument, check_schedule_shape
 from proofs_check.errors import UsageError
 from proofs_check.inputs import load_dataset, load_initial_weights
 from proofs_check.output import print_json, print_table, progress_bar, write_json, write_npz
@@ -42,7 +41,7 @@ DEFAULT_DIMS = [6, 8, 8, 3]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--schedule", required=True, choices=SCHEDULE_NAMES)
+    add_schedule_argument(parser, required=True)
     parser.add_argument("--device", required=True, choices=DEVICE_NAMES)
     parser.add_argument("--tau", type=positive_float, default=1.0, help="ALD conductance bound τ > 0 (default 1; ignored by digital)")
     parser.add_argument("--lr", required=True, type=positive_finite_float, help="step size α > 0")
@@ -51,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--activation", choices=tuple(ACTIVATIONS), default="tanh")
     parser.add_argument("--loss", choices=tuple(LOSSES), default="squared")
     parser.add_argument("--micro-batch-size", type=positive_int, default=4, help="b, samples per micro-batch (default 4)")
-    parser.add_argument("--mini-batch", type=positive_int, default=4, help="B, micro-batches per update for single/wop/sp (default 4; AP uses 1)")
+    parser.add_argument("--mini-batch", type=positive_int, default=4, help="B, micro-batches per update: a mini-batch (single, wop, sp, 1f1b) or a 2bw group (needs B >= M); ap and pipedream use 1 (default 4)")
     parser.add_argument("--data", type=Path, help=".npz with x [N, d0] and y [N, dM] (cross-entropy: int labels [N])")
     parser.add_argument("--init", type=Path, help=".npz with W1..WM (default: N(0, 1/d_{m-1}) entries, clipped to ±τ/2 for ald)")
     parser.add_argument("--samples", type=positive_int, default=256, help="N for the generated teacher–student task (default 256)")
