@@ -1,11 +1,12 @@
 """A training run: a schedule of MODEL.md §3 driving a device of §2 on the network of §1.
 
-The run executes the scheduler's record slot by slot. F(j) at stage m reads stage m's
-current weights and stores z_m (and a_m); B(j) at stage m forms δ_m from the stored
-forward values and the vector passed down by stage m+1, forms the gradient δ_m a_{m-1}^T
-(plus injected noise), and passes W_m^T δ_m down with the weights at the start of the
-slot. Updates apply at the end of their slot with the mean of their micro-batches'
-gradients. The samples of micro-batch j are the rows the run's sampling rule picks for it
+The run executes the scheduler's record slot by slot. Every operation uses the version
+of its layer's weights that the record says it read (numerics.schedules: the current
+weights, the version F stashed for PipeDream, the previous group's for 2BW). F(j) at
+stage m stores z_m (and a_m); B(j) at stage m forms δ_m from the stored forward values and
+the vector passed down by stage m+1, forms the gradient δ_m a_{m-1}^T (plus injected
+noise), and passes W_m^T δ_m down with the version it read. Updates apply at the end of
+their slot with the mean of their micro-batches' gradients. The samples of micro-batch j are the rows the run's sampling rule picks for it
 (`TrainingSettings.sampling`, numerics.data: cyclic windows by default, or i.i.d. rows drawn
 from each replica's seed), read when F(j) enters stage 1 and B(j) leaves stage M. Weights may carry leading replica axes; every array operation then runs all
 replicas at once (a stacked matmul is one BLAS call per replica with the same operands
@@ -15,7 +16,7 @@ and strides as the unbatched call, so a batched run is bit-identical to separate
 The slot loop is written for many small problems: the schedule is compiled once per
 (schedule, M, J, B) into plain tuples; weight versions are never copied (an update
 writes a new version into a recycled buffer, and a version stays untouched while the
-reference point that needs it is pending); elementwise arithmetic runs in place in the
+reference point or a later operation that needs it is pending); elementwise arithmetic runs in place in the
 same order of operations as `numerics.devices` and `numerics.network`, so the numbers
 are exactly those of the plain formulas.
 """
@@ -33,7 +34,7 @@ from numerics.activations import TANH, Activation
 from numerics.data import CYCLIC, Dataset, Sampling, replica_labels  # noqa: F401 - replica_labels re-exported
 from numerics.devices import Device
 from numerics.losses import Loss
-from numerics.schedules import BACKWARD, ScheduleRecord, build_schedule
+from numerics.schedules import BACKWARD, ScheduleRecord, build_schedule, schedule_named
 from numerics.streams import generator
 
 Array = np.ndarray
@@ -45,7 +46,7 @@ class TrainingSettings:
     """Everything that defines a training run except the data and initial weights."""
 
     schedule: str
-    """One of 'single', 'wop', 'sp', 'ap' (MODEL.md §3)."""
+    """A name of numerics.schedules.SCHEDULES (MODEL.md §3): single, wop, sp, 1f1b, ap, pipedream, 2bw."""
     device: Device
     """The update rule (MODEL.md §2): bound to the layer shapes and seeds once per run
     (`Device.bind`), then applied with each layer's `update_into`. For a τ grid, an ALD
@@ -61,7 +62,8 @@ class TrainingSettings:
     micro_batch_size: int = 4
     """Samples b per micro-batch."""
     mini_batch: int = 4
-    """Micro-batches B averaged per update by single, WOP and SP (AP always uses 1)."""
+    """Micro-batches B averaged per update (a mini-batch, or a 2bw group); the schedules that
+    update per micro-batch (ap, pipedream) use 1."""
     noise: float = 0.0
     """σ: N(0, σ²) added to every entry of every micro-batch gradient."""
     seeds: tuple[int, ...] = (0,)
@@ -74,8 +76,8 @@ class TrainingSettings:
 
     @property
     def micro_batches_per_update(self) -> int:
-        """B for the synchronous schedules, 1 for AP."""
-        return 1 if self.schedule == "ap" else self.mini_batch
+        """B, or 1 for the schedules that update per micro-batch (ap, pipedream)."""
+        return schedule_named(self.schedule).micro_batches_per_update(self.mini_batch)
 
     @property
     def micro_batches(self) -> int:
@@ -120,24 +122,42 @@ def per_replica(value: float | Array, lead_shape: tuple[int, ...]) -> float | Ar
 
 # ----- the compiled schedule ---------------------------------------------------------------
 
-Slot = tuple[tuple[tuple[bool, int, int], ...], tuple[tuple[int, tuple[int, ...]], ...]]
+Slot = tuple[
+    tuple[tuple[bool, int, int, int], ...],
+    tuple[tuple[int, tuple[int, ...], bool], ...],
+    tuple[tuple[int, int], ...],
+]
 
 
 @lru_cache(maxsize=8)
 def compiled_schedule(schedule: str, layers: int, micro_batches: int, mini_batch: int) -> tuple[ScheduleRecord, tuple[Slot, ...]]:
-    """The scheduler's record and, per slot, its operations as (backward?, layer index, j)
-    and its updates as (layer index, micro-batches): plain tuples for the slot loop.
+    """The scheduler's record and, per slot, plain tuples for the slot loop: its operations
+    as (backward?, layer index, j, version read), its updates as (layer index, micro-batches,
+    old version read later?), and the older versions (layer index, version) whose last
+    reader ran in the slot.
 
     Cached: the record is immutable and depends on nothing else, so runs with the same
     schedule, M, J and B (every replica, every seed) share one record.
     """
     record = build_schedule(schedule, layers, micro_batches, mini_batch)
+    last_read: dict[tuple[int, int], int] = {}
+    for op in record.operations:
+        last_read[op.layer - 1, op.version] = op.slot
+    superseded = {(event.layer - 1, event.index): event.slot for event in record.updates}
+    released: list[list[tuple[int, int]]] = [[] for _ in range(record.slots)]
+    for key, slot in last_read.items():
+        if key in superseded and superseded[key] < slot:
+            released[slot].append(key)
     slots = tuple(
         (
-            tuple((op.kind == BACKWARD, op.layer - 1, op.micro_batch) for op in operations),
-            tuple((event.layer - 1, event.micro_batches) for event in events),
+            tuple((op.kind == BACKWARD, op.layer - 1, op.micro_batch, op.version) for op in operations),
+            tuple(
+                (event.layer - 1, event.micro_batches, last_read.get((event.layer - 1, event.index), -1) > event.slot)
+                for event in events
+            ),
+            tuple(released[slot]),
         )
-        for operations, events in zip(record.operations_by_slot(), record.updates_by_slot())
+        for slot, (operations, events) in enumerate(zip(record.operations_by_slot(), record.updates_by_slot()))
     )
     return record, slots
 
@@ -241,6 +261,8 @@ def train(
     kept_versions = [[w.copy()] for w in weights] if keep else None
     applied_gradients: list[list[Array]] | None = [[] for _ in weights] if keep else None
     pending_versions: list[dict[int, Array]] = [{0: w} for w in weights]
+    # Superseded versions that a later operation still reads (stashed, or a previous group's).
+    older_versions: list[dict[int, Array]] = [{} for _ in weights]
     version_count = [0] * layers
     reference_loss = np.zeros(lead_shape + (updates,))
     next_reference = 0
@@ -257,7 +279,7 @@ def train(
             x, y = batches.samples(next_reference * per_update, per_update)
             reference_loss[..., next_reference] = network.mean_loss(point, x, y, activation, loss)
             for index, version in enumerate(point):
-                if version is not weights[index]:
+                if version is not weights[index] and next_reference not in older_versions[index]:
                     free[index].append(version)
             next_reference += 1
 
@@ -265,9 +287,9 @@ def train(
     slots: Iterable[Slot] = program
     if progress is not None:
         slots = progress(slots, record.slots)
-    for operations, update_events in slots:
-        for backward, index, j in operations:
-            weight = weights[index]
+    for operations, update_events, released in slots:
+        for backward, index, j, version in operations:
+            weight = weights[index] if version == version_count[index] else older_versions[index][version]
             if backward:
                 if index == last:
                     delta = loss.gradient(pre_activations[index].pop(j), batches.targets(j))
@@ -294,7 +316,11 @@ def train(
                         a = activation.function(pre_activations[index - 1][j])
                 layer_inputs[index][j] = a
                 pre_activations[index][j] = a @ np.swapaxes(weight, -1, -2)
-        for index, members in update_events:
+        for index, version in released:
+            old = older_versions[index].pop(version)
+            if version not in pending_versions[index]:
+                free[index].append(old)
+        for index, members, read_later in update_events:
             gradient = gradients[index].pop(members[0])
             if len(members) > 1:
                 for j in members[1:]:
@@ -303,8 +329,10 @@ def train(
                     free[index].append(other)
                 _divide(gradient, len(members))
             old = weights[index]
-            # The old version may be overwritten unless a reference point still needs it.
-            new = buffer(index) if version_count[index] in pending_versions[index] else old
+            # The old version may be overwritten unless a reference point or a later operation still needs it.
+            new = buffer(index) if read_later or version_count[index] in pending_versions[index] else old
+            if read_later:
+                older_versions[index][version_count[index]] = old
             rules[index].update_into(old, gradient, learning_rate, new, scratch[index], spare_gradient=not keep)
             weights[index] = new
             version_count[index] += 1

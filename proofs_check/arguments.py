@@ -79,6 +79,32 @@ def nonnegative_float_list(text: str) -> list[float]:
     return values
 
 
+def add_schedule_argument(parser: argparse.ArgumentParser, **options) -> None:
+    """`--schedule` whose choices are the registry's names (numerics.schedules.SCHEDULES)."""
+    from numerics.schedules import SCHEDULES
+
+    parser.add_argument(
+        "--schedule", choices=tuple(SCHEDULES),
+        help="a schedule of MODEL.md §3: " + "; ".join(f"{name}: {schedule.title}" for name, schedule in SCHEDULES.items()),
+        **options,
+    )
+
+
+def check_schedule_shape(schedule: str, stages: int, micro_batches: int, mini_batch: int) -> None:
+    """A UsageError naming --mini-batch or --micro-batches when `schedule` cannot run with
+    B = `mini_batch` and J = `micro_batches` on M = `stages` (2bw needs B >= M; J a multiple of B)."""
+    from numerics.schedules import schedule_named
+    from proofs_check.errors import UsageError
+
+    definition = schedule_named(schedule)
+    per_update = definition.micro_batches_per_update(mini_batch)
+    smallest = definition.smallest_mini_batch(stages)
+    if per_update < smallest:
+        raise UsageError(f"--mini-batch: {definition.name} needs B >= the {stages} stages, got {mini_batch}")
+    if micro_batches % per_update:
+        raise UsageError(f"--micro-batches must be a multiple of --mini-batch ({per_update}), got {micro_batches}")
+
+
 def add_plugin_argument(parser: argparse.ArgumentParser) -> None:
     """`--plugin FILE.py` (repeatable): files that register user lemmas, loaded before the command runs."""
     parser.add_argument(

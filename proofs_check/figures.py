@@ -8,14 +8,6 @@ from matplotlib.patches import Rectangle
 
 from numerics.schedules import BACKWARD, ScheduleRecord
 
-_TITLES = {
-    "single": "single device",
-    "wop": "WOP (model parallel, no pipeline)",
-    "sp": "SP (synchronous pipeline)",
-    "ap": "AP (asynchronous pipeline, 1F1B)",
-}
-
-
 def schedule_grid(record: ScheduleRecord, axes=None) -> Figure:
     """The stage × slot grid: one colour per micro-batch, F solid, B hatched, idle white,
     a black triangle where an update is applied at the end of a slot (stage 1 at the bottom)."""
@@ -44,7 +36,7 @@ def schedule_grid(record: ScheduleRecord, axes=None) -> Figure:
     axes.set_yticks(np.arange(record.devices) + 0.5, [f"stage {d}" for d in range(1, record.devices + 1)])
     axes.set_xlabel("slot")
     axes.set_title(
-        f"{_TITLES[record.schedule]}: M={record.layers}, J={record.micro_batches}, B={record.mini_batch}, "
+        f"{record.definition.title}: M={record.layers}, J={record.micro_batches}, B={record.mini_batch}, "
         f"{record.slots} slots, density {record.density:.3f}",
         fontsize=9,
     )

@@ -46,7 +46,7 @@ from numerics.activations import TANH
 from numerics.data import IID, Dataset, initial_weights
 from numerics.devices import AsymmetricLinearDevice
 from numerics.losses import SQUARED
-from numerics.schedules import ScheduleRecord, build_schedule
+from numerics.schedules import SCHEDULES, ScheduleRecord, build_schedule
 from numerics.streams import generator, seed_sequence
 from numerics.training import TrainingSettings, train
 from proofs_check.precision import FLOAT64, MPMATH, Arithmetic
@@ -1075,11 +1075,13 @@ def check_iteration_complexity(claim: Mapping[str, Iterable] | None = None) -> T
 
 
 def default_records() -> list[ScheduleRecord]:
-    """Every schedule for M = 2, 3, 4 (J = 8 micro-batches, B = 2 for the synchronous ones)."""
+    """Every schedule for M = 2, 3, 4 (J = 8 micro-batches, B = 2, or 4 where 2bw needs B >= M;
+    ap and pipedream update per micro-batch)."""
     records = []
     for stages in (2, 3, 4):
-        for schedule in closed_forms.SCHEDULES:
-            records.append(build_schedule(schedule, stages, 8, 1 if schedule == "ap" else 2))
+        for schedule in SCHEDULES.values():
+            mini_batch = next(size for size in (2, 4, 8) if size >= schedule.smallest_mini_batch(stages))
+            records.append(build_schedule(schedule, stages, 8, mini_batch))
     return records
 
 

@@ -1,4 +1,5 @@
-"""Run the slot-accurate scheduler alone; report slots, density and delays beside the closed forms.
+"""Run the slot-accurate scheduler alone; report slots, density, delays, peak in-flight
+micro-batches and peak weight versions beside the closed forms.
 
 Measured values come from the scheduler's record; closed forms from theory.schedules (MODEL.md §3).
 """
@@ -8,30 +9,33 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from numerics.schedules import SCHEDULE_NAMES, build_schedule
-from proofs_check.arguments import positive_int
+from numerics.schedules import build_schedule, schedule_named
+from proofs_check.arguments import add_schedule_argument, check_schedule_shape, positive_int
 from proofs_check.errors import UsageError
 from proofs_check.output import Column, print_json, print_table, write_figure
 from proofs_check.schedule_summary import schedule_summary
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--schedule", required=True, choices=SCHEDULE_NAMES)
+    add_schedule_argument(parser, required=True)
     parser.add_argument("--stages", required=True, type=positive_int, help="M, the number of stages (layers)")
     parser.add_argument("--micro-batches", type=positive_int, help="J, micro-batches in total (default: one mini-batch)")
-    parser.add_argument("--mini-batch", type=positive_int, default=4, help="B, micro-batches per update for single/wop/sp (default 4)")
+    parser.add_argument(
+        "--mini-batch", type=positive_int, default=4,
+        help="B, micro-batches per update: a mini-batch (single, wop, sp, 1f1b) or a group (2bw, needs B >= M); ap and pipedream use 1 (default 4)",
+    )
     parser.add_argument("--figure", type=Path, help="draw the stage × slot grid to this PNG file")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def run(arguments: argparse.Namespace) -> int:
-    mini_batch = 1 if arguments.schedule == "ap" else arguments.mini_batch
+    definition = schedule_named(arguments.schedule)
+    mini_batch = definition.micro_batches_per_update(arguments.mini_batch)
     micro_batches = arguments.micro_batches or mini_batch
-    if micro_batches % mini_batch:
-        raise UsageError(f"--micro-batches must be a multiple of --mini-batch ({mini_batch}), got {micro_batches}")
+    check_schedule_shape(definition.name, arguments.stages, micro_batches, arguments.mini_batch)
     if arguments.figure is not None and arguments.figure.suffix.lower() != ".png":
         raise UsageError(f"--figure must name a .png file, got {arguments.figure}")
-    record = build_schedule(arguments.schedule, arguments.stages, micro_batches, mini_batch)
+    record = build_schedule(definition, arguments.stages, micro_batches, mini_batch)
     summary = schedule_summary(record)
     if arguments.figure is not None:
         from proofs_check.figures import schedule_grid
@@ -48,9 +52,11 @@ def run(arguments: argparse.Namespace) -> int:
             [
                 ("slots", summary["slots"], summary["closed_form_slots"]),
                 ("density", summary["density"], summary["closed_form_density"]),
-                ("largest fwd delay", summary["fwd_delay"], None),
-                ("largest bwd delay", summary["bwd_delay"], None),
+                ("largest fwd delay", summary["fwd_delay"], summary["closed_form_fwd_delay"]),
+                ("largest bwd delay", summary["bwd_delay"], summary["closed_form_bwd_delay"]),
+                ("peak in-flight", summary["peak_in_flight"], summary["closed_form_peak_in_flight"]),
+                ("peak weight versions", summary["peak_versions"], summary["closed_form_peak_versions"]),
             ],
-            title=f"schedule {record.schedule}: M={record.layers}, J={record.micro_batches}, B={record.mini_batch}",
+            title=f"schedule {record.schedule} ({definition.title}): M={record.layers}, J={record.micro_batches}, B={record.mini_batch}",
         )
     return 0

@@ -34,10 +34,9 @@ from numerics.devices import Device, PulseCountError, initial_bound
 from numerics.losses import LOSSES
 from numerics.replicas import broadcast_replicas, replica_seeds, seeded_initial_weights, seeded_teacher_student, train_replicas
 from numerics.replicas import mean_loss as replica_mean_loss
-from numerics.schedules import SCHEDULE_NAMES
 from numerics.training import TrainingResult, TrainingSettings, train
 from proofs_check.arguments import (
-    add_device_arguments, device_from_arguments, nonnegative_float, nonnegative_int, positive_finite_float, positive_int, positive_int_list,
+    add_device_arguments, add_schedule_argument, check_schedule_shape, device_from_arguments, nonnegative_float, nonnegative_int, positive_finite_float, positive_int, positive_int_list,
 )
 from proofs_check.errors import UsageError
 from proofs_check.inputs import load_dataset, load_initial_weights
@@ -47,7 +46,7 @@ DEFAULT_DIMS = [6, 8, 8, 3]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--schedule", required=True, choices=SCHEDULE_NAMES)
+    add_schedule_argument(parser, required=True)
     add_device_arguments(parser)
     parser.add_argument("--lr", required=True, type=positive_finite_float, help="step size α > 0")
     parser.add_argument("--updates", required=True, type=positive_int, help="K, updates per layer")
@@ -55,7 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--activation", choices=tuple(ACTIVATIONS), default="tanh")
     parser.add_argument("--loss", choices=tuple(LOSSES), default="squared")
     parser.add_argument("--micro-batch-size", type=positive_int, default=4, help="b, samples per micro-batch (default 4)")
-    parser.add_argument("--mini-batch", type=positive_int, default=4, help="B, micro-batches per update for single/wop/sp (default 4; AP uses 1)")
+    parser.add_argument("--mini-batch", type=positive_int, default=4, help="B, micro-batches per update: a mini-batch (single, wop, sp, 1f1b) or a 2bw group (needs B >= M); ap and pipedream use 1 (default 4)")
     parser.add_argument("--data", type=Path, help=".npz with x [N, d0] and y [N, dM] (cross-entropy: int labels [N])")
     parser.add_argument("--init", type=Path, help=".npz with W1..WM (default: N(0, 1/d_{m-1}) entries, clipped to ±τ/2 for a bounded device)")
     parser.add_argument("--samples", type=positive_int, default=256, help="N for the generated teacher–student task (default 256)")
@@ -124,6 +123,7 @@ def run(arguments: argparse.Namespace) -> int:
         initial = None
     if loss.integer_targets and dims[-1] < 2:
         raise UsageError(f"--dims: --loss {loss.name} needs dM >= 2 classes, got {dims[-1]}")
+    check_schedule_shape(arguments.schedule, len(dims) - 1, arguments.updates * arguments.mini_batch, arguments.mini_batch)
     if initial is not None and math.isfinite(device.tau):
         largest = max(float(np.max(np.abs(w))) for w in initial)
         if largest > device.tau:

@@ -50,7 +50,6 @@ from numerics.activations import TANH
 from numerics.devices import AsymmetricLinearDevice, make_device
 from numerics.losses import CROSS_ENTROPY
 from numerics.replicas import seeded_initial_weights
-from numerics.schedules import SCHEDULE_NAMES
 from numerics.training import TrainingSettings, compiled_schedule
 from proofs_check import latex
 from proofs_check.experiments import digits
@@ -65,6 +64,8 @@ DEVICES = ("digital", "ald")
 CONTROL = "control"
 """Per-micro-batch updates without delay: the single device with B = 1 and AP's α, i.e. AP
 with every delay 0. AP minus this control isolates what staleness costs."""
+SCHEDULE_NAMES = ("single", "wop", "sp", "ap")
+"""The schedules of the paper's Figure 4 this experiment trains (numerics.schedules.SCHEDULES has more)."""
 RUNS = SCHEDULE_NAMES + (CONTROL,)
 SCHEDULE_LABELS = {
     "single": "single device",

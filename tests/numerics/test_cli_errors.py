@@ -118,7 +118,7 @@ BAD_SIMULATE = [
     (["--lr", "inf"], ["--lr", "finite"]),
     (["--lr", "nan"], ["--lr"]),
     (["--updates", "0"], ["--updates"]),
-    (["--schedule", "pipedream"], ["--schedule", "'wop'"]),
+    (["--schedule", "gpipe"], ["--schedule", "'wop'", "'2bw'"]),
     (["--device", "pcm"], ["--device", "'digital'", "'ald'", "'softbounds'", "'pulsed'"]),
     # device settings (MODEL.md §2): bad values, and flags the chosen device does not use
     (["--device", "softbounds", "--tau", "0"], ["--tau", "> 0"]),

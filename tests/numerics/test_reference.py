@@ -6,8 +6,13 @@ nothing from numerics.training or numerics.schedules. For update k:
 - AP (one micro-batch per update, micro-batch k): the forward pass at stage m reads
   W_m^{(k − min(k, M − m))}; the backward MVM W_m^T δ_m at stage m reads the current
   version W_m^{(k)}; layer m then applies the device update with that gradient alone.
-- single, WOP, SP: every stage reads W^{(k)}; the update applies the mean of the B
+- PipeDream (one micro-batch per update): forward and backward MVM at stage m both read
+  the stashed W_m^{(k − min(k, M − m))}; layer m applies that gradient alone to W_m^{(k)}.
+- single, WOP, SP, 1F1B: every stage reads W^{(k)}; the update applies the mean of the B
   micro-batch gradients of micro-batches kB .. kB + B − 1.
+- 2BW (group k = micro-batches kB .. kB + B − 1): forward and backward read
+  W^{(max(k − 1, 0))} at every stage; W^{(k+1)} is the device update of W^{(k)} with the
+  group's mean gradient.
 
 The reference loss of update k is the mean loss of the update's samples at W^{(k)}.
 Devices: digital, ALD, and softbounds written entry by entry from MODEL §2's response
@@ -139,22 +144,24 @@ def reference_run(schedule, device, tau, alpha, updates, initial, x, y, activati
     losses, forward_read, backward_read = [], [], []
     for k in range(updates):
         point = [history[m][k] for m in range(layers)]
-        if schedule == "ap":
+        if schedule in ("ap", "pipedream"):
             micro_batches = [k]
-            stale = [k - min(k, layers - (m + 1)) for m in range(layers)]
-            forward_weights = [history[m][stale[m]] for m in range(layers)]
-            forward_read.append(stale)
+            forward_versions = [k - min(k, layers - (m + 1)) for m in range(layers)]
+            backward_versions = forward_versions if schedule == "pipedream" or stale_backward else [k] * layers
+        elif schedule == "2bw":
+            micro_batches = list(range(k * B, (k + 1) * B))
+            forward_versions = backward_versions = [max(k - 1, 0)] * layers
         else:
             micro_batches = list(range(k * B, (k + 1) * B))
-            forward_weights = point
-            forward_read.append([k] * layers)
-        backward_read.append([k] * layers)
+            forward_versions = backward_versions = [k] * layers
+        forward_read.append(forward_versions)
+        backward_read.append(backward_versions)
+        forward_weights = [history[m][v] for m, v in enumerate(forward_versions)]
+        backward_weights = [history[m][v] for m, v in enumerate(backward_versions)]
         rows = [r for j in micro_batches for r in _micro_batch_rows(j, b, n, sampling, seed)]
         losses.append(_reference_mean_loss(point, x, y, rows, activation, loss))
         per_micro_batch = [
-            _reference_gradient(
-                forward_weights, forward_weights if stale_backward else point, x, y, _micro_batch_rows(j, b, n, sampling, seed), activation, loss
-            )
+            _reference_gradient(forward_weights, backward_weights, x, y, _micro_batch_rows(j, b, n, sampling, seed), activation, loss)
             for j in micro_batches
         ]
         for m in range(layers):
@@ -171,7 +178,7 @@ ACTIVATION_OF = {("squared", 1): "identity", ("squared", 4): "tanh", ("cross-ent
 @pytest.mark.parametrize("stages", [1, 4])
 @pytest.mark.parametrize("loss", ["squared", "cross-entropy"])
 @pytest.mark.parametrize("device", ["digital", "ald"])
-@pytest.mark.parametrize("schedule", ["ap", "sp", "wop", "single"])
+@pytest.mark.parametrize("schedule", ["ap", "sp", "wop", "single", "1f1b", "pipedream", "2bw"])
 def test_simulate_matches_independent_reference(tmp_path, capsys, schedule, device, loss, stages, sampling):
     """cyclic: `simulate` without --sampling (the default path); iid: --sampling iid --seed 13."""
     dims = DIMS[stages]
@@ -185,6 +192,8 @@ def test_simulate_matches_independent_reference(tmp_path, capsys, schedule, devi
     np.savez(tmp_path / "init.npz", **{f"W{m}": w for m, w in enumerate(initial, start=1)})
     np.savez(tmp_path / "data.npz", x=x, y=y)
     tau, alpha, updates, b, B = 1.5, 0.15, 7, 3, 2
+    if schedule == "2bw":
+        B = max(B, stages)  # 2bw needs B >= M
     seed = 13
     sampling_flags = ["--sampling", "iid", "--seed", str(seed)] if sampling == "iid" else []
 
@@ -203,7 +212,7 @@ def test_simulate_matches_independent_reference(tmp_path, capsys, schedule, devi
     with np.load(out / "trace.npz") as archive:
         trace = {key: archive[key] for key in archive.files}
 
-    common = (schedule, device, tau, alpha, updates, initial, x, y, activation, loss, b, 1 if schedule == "ap" else B)
+    common = (schedule, device, tau, alpha, updates, initial, x, y, activation, loss, b, 1 if schedule in ("ap", "pipedream") else B)
     final, losses, forward_read, backward_read = reference_run(*common, sampling=sampling, seed=seed)
     assert printed["sampling"] == sampling
     if sampling == "iid":  # the rows matter: the cyclic reference is another run
@@ -215,15 +224,18 @@ def test_simulate_matches_independent_reference(tmp_path, capsys, schedule, devi
     np.testing.assert_allclose(trace["loss"], losses, rtol=TOLERANCE, atol=TOLERANCE)
     np.testing.assert_array_equal(trace["fwd_version"], forward_read)
     np.testing.assert_array_equal(trace["bwd_version"], backward_read)
-    expected_delay = [min(updates - 1, stages - m) if schedule == "ap" else 0 for m in range(1, stages + 1)]
-    assert printed["fwd_delay_max"] == expected_delay
-    assert printed["bwd_delay_max"] == [0] * stages
+    update_index = np.arange(updates)[:, None]
+    assert printed["fwd_delay_max"] == list(np.max(update_index - forward_read, axis=0))
+    assert printed["bwd_delay_max"] == list(np.max(update_index - backward_read, axis=0))
+    if (schedule == "pipedream" and stages > 1) or schedule == "2bw":
+        assert max(printed["bwd_delay_max"]) > 0, "the backward passes read stale versions"
     assert printed["max_abs_weight"] >= max(float(np.max(np.abs(w))) for w in final)
 
 
 def test_reference_detects_wrong_versions():
     """Negative control: the versions read matter far above the tolerance. AP and SP with
-    B = 1 differ only in the forward staleness; AP with stale backward MVMs differs from AP."""
+    B = 1 differ only in the forward staleness; AP with stale backward MVMs differs from AP
+    (and equals PipeDream); 2BW differs from 1F1B with the same B only by reading the previous group's version."""
     dims = DIMS[4]
     rng = np.random.default_rng(5)
     initial = [rng.standard_normal((dims[m + 1], dims[m])) / math.sqrt(dims[m]) for m in range(len(dims) - 1)]
@@ -234,13 +246,19 @@ def test_reference_detects_wrong_versions():
     stale = reference_run("ap", *common, stale_backward=True)[0]
     assert max(float(np.max(np.abs(a - s))) for a, s in zip(ap, sp)) > 1e3 * TOLERANCE
     assert max(float(np.max(np.abs(a - s))) for a, s in zip(ap, stale)) > 1e3 * TOLERANCE
+    pipedream = reference_run("pipedream", *common)[0]
+    assert max(float(np.max(np.abs(p - s))) for p, s in zip(pipedream, stale)) == 0.0
+    grouped = common[:-1] + (4,)
+    two_buffers = reference_run("2bw", *grouped)[0]
+    flushed = reference_run("1f1b", *grouped)[0]
+    assert max(float(np.max(np.abs(a - s))) for a, s in zip(two_buffers, flushed)) > 1e3 * TOLERANCE
 
 
 SOFTBOUNDS = ("softbounds", 2.0, 1.2, 0.8)  # p, γ₊, γ₋: non-linear, asymmetric (symmetric point ≠ 0)
 
 
 @pytest.mark.parametrize("loss", ["squared", "cross-entropy"])
-@pytest.mark.parametrize("schedule", ["ap", "sp", "wop", "single"])
+@pytest.mark.parametrize("schedule", ["ap", "sp", "wop", "single", "1f1b", "pipedream", "2bw"])
 def test_simulate_softbounds_matches_independent_reference(tmp_path, capsys, schedule, loss):
     """`simulate --device softbounds --exponent 2 --up 1.2 --down 0.8` on --data/--init, no
     noise, 4 stages: the final weights and losses of the per-sample reference to 1e-10; the
@@ -254,7 +272,8 @@ def test_simulate_softbounds_matches_independent_reference(tmp_path, capsys, sch
     y = rng.integers(0, dims[-1], size=samples) if loss == "cross-entropy" else rng.standard_normal((samples, dims[-1]))
     np.savez(tmp_path / "init.npz", **{f"W{m}": w for m, w in enumerate(initial, start=1)})
     np.savez(tmp_path / "data.npz", x=x, y=y)
-    tau, alpha, updates, b, B = 1.5, 0.15, 7, 3, 2
+    tau, alpha, updates, b = 1.5, 0.15, 7, 3
+    B = 4 if schedule == "2bw" else 2  # 2bw needs B >= M
     out = tmp_path / "out"
     _, p, up, down = SOFTBOUNDS
     code = main(
@@ -270,7 +289,7 @@ def test_simulate_softbounds_matches_independent_reference(tmp_path, capsys, sch
     assert printed["device"] == "softbounds"
     with np.load(out / "trace.npz") as archive:
         trace = {key: archive[key] for key in archive.files}
-    common = (tau, alpha, updates, initial, x, y, activation, loss, b, 1 if schedule == "ap" else B)
+    common = (tau, alpha, updates, initial, x, y, activation, loss, b, 1 if schedule in ("ap", "pipedream") else B)
     final, losses, forward_read, backward_read = reference_run(schedule, SOFTBOUNDS, *common)
     for m, w in enumerate(final, start=1):
         np.testing.assert_allclose(trace[f"W{m}_final"], w, rtol=TOLERANCE, atol=TOLERANCE, err_msg=f"W{m}")

@@ -90,7 +90,7 @@ def test_observer_sees_every_reference_point_bit_for_bit():
         tau = np.array([np.inf, 1.0, 2.0]).reshape(3, 1, 1)
         for schedule in SCHEDULE_NAMES:
             for device in (DigitalDevice(), AsymmetricLinearDevice(tau=tau)):
-                settings = TrainingSettings(schedule, device, 0.05, 12, TANH, SQUARED, micro_batch_size=2, mini_batch=2, noise=0.1, seeds=(0, 1, 2))
+                settings = TrainingSettings(schedule, device, 0.05, 12, TANH, SQUARED, micro_batch_size=2, mini_batch=3, noise=0.1, seeds=(0, 1, 2))
                 reference = train(initial, data, dataclasses.replace(settings, keep_versions=True))
                 seen = {}
                 result = observed_train(initial, data, settings, range(13), lambda k, w: seen.__setitem__(k, [a.copy() for a in w]))
