@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from proofs_check.arguments import nonnegative_int
+from proofs_check.arguments import nonnegative_int, output_path
 from proofs_check.errors import UsageError
 from proofs_check.output import Column, print_json, print_table, progress_bar, write_figure, write_json, write_text
 
@@ -49,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT})")
+    parser.add_argument("--out", type=output_path, default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT})")
     parser.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the data split / task and first replica seed (default 0)")
     parser.add_argument("--json", action="store_true", help="print the JSON summary to stdout instead of the table")
 

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from proofs_check.arguments import add_plugin_argument, nonnegative_int
+from proofs_check.arguments import add_plugin_argument, nonnegative_int, output_path
 from proofs_check.errors import UsageError
 from proofs_check.output import Column, json_text, print_table, progress_bar
 from proofs_check.report import build_report, write_outputs
@@ -20,7 +20,7 @@ from proofs_check.verification import verify
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, default=Path("results"), help="output directory (default results)")
+    parser.add_argument("--out", type=output_path, default=Path("results"), help="output directory (default results)")
     parser.add_argument("--quick", action="store_true", help="a smaller run (under 45 s)")
     parser.add_argument("--seed", type=nonnegative_int, default=0, help="seed of every random choice (default 0)")
     parser.add_argument("--json", action="store_true", help="print report.json to stdout")

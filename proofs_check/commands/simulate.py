@@ -32,9 +32,10 @@ from numerics.replicas import broadcast_replicas, replica_seeds, seeded_initial_
 from numerics.replicas import mean_loss as replica_mean_loss
 from numerics.schedules import SCHEDULE_NAMES
 from numerics.training import TrainingResult, TrainingSettings, train
-from proofs_check.arguments import nonnegative_float, nonnegative_int, positive_float, positive_finite_float, positive_int, positive_int_list
+from proofs_check.arguments import nonnegative_float, nonnegative_int, output_path, positive_float, positive_finite_float, positive_int, positive_int_list
 from proofs_check.errors import UsageError
 from proofs_check.inputs import load_dataset, load_initial_weights
+from proofs_check.limits import check_simulation
 from proofs_check.output import print_json, print_table, progress_bar, write_json, write_npz
 
 DEFAULT_DIMS = [6, 8, 8, 3]
@@ -64,7 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--replicas", type=positive_int, default=1,
         help="R >= 1 independent replicas in one batched run; replica r uses seed --seed + r (default 1)",
     )
-    parser.add_argument("--out", type=Path, default=Path("results"), help="output directory (default results)")
+    parser.add_argument("--out", type=output_path, default=Path("results"), help="output directory (default results)")
     parser.add_argument("--json", action="store_true", help="print summary.json to stdout")
 
 
@@ -107,7 +108,6 @@ def run(arguments: argparse.Namespace) -> int:
     if arguments.out.exists() and not arguments.out.is_dir():
         raise UsageError(f"--out: {arguments.out} exists and is not a directory")
     replicas = arguments.replicas
-    seeds = replica_seeds(arguments.seed, replicas)
     device = make_device(arguments.device, arguments.tau)
     if arguments.init is not None:
         initial = load_initial_weights(arguments.init, arguments.dims)
@@ -119,6 +119,12 @@ def run(arguments: argparse.Namespace) -> int:
         initial = None
     if loss.integer_targets and dims[-1] < 2:
         raise UsageError(f"--dims: --loss {loss.name} needs dM >= 2 classes, got {dims[-1]}")
+    per_update = 1 if arguments.schedule == "ap" else arguments.mini_batch
+    check_simulation(
+        dims, replicas, 0 if arguments.data is not None else arguments.samples, arguments.micro_batch_size,
+        arguments.updates * per_update, per_update, arguments.updates, arguments.schedule,
+    )
+    seeds = replica_seeds(arguments.seed, replicas)
     if initial is not None and math.isfinite(device.tau):
         largest = max(float(np.max(np.abs(w))) for w in initial)
         if largest > device.tau:
