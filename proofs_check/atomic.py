@@ -122,7 +122,7 @@ def atomic_directory(out: Path, owned: Collection[str], flag: str = "--out") -> 
     described in the module docstring (`owned`: the top-level names the command writes,
     which the new run replaces; other entries of the old `out` are kept). On an exception
     or a signal the new files are removed and `out` is untouched. OSError → UsageError."""
-    out = Path(out).absolute()
+    out = Path(out).resolve()  # a symlinked --out: its target is replaced, the link stays
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))

@@ -33,7 +33,7 @@ class Limits:
     memory_bytes: int = 2 * 1024**3
     """Estimated memory of one `simulate` run (data, weights and their kept versions,
     activations in flight, row tables and the trace, over every replica)."""
-    layers: int = 1024
+    layers: int = 256
     """Layers M of a network given to `constants` (its Γ_sym has M² entries)."""
     expression_length: int = 1_000
     """Characters of a candidate right side (`bound --rhs`, `theorem --rhs`, `replay --rhs`)."""

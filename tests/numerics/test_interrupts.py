@@ -116,11 +116,19 @@ def test_a_writer_killed_at_any_point_leaves_one_complete_generation(tmp_path, k
 # ----- real commands ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("sent", "code", "name"), [(signal.SIGINT, 130, "SIGINT"), (signal.SIGTERM, 143, "SIGTERM")])
+SIGINT = (signal.SIGINT, 130, "SIGINT")
+SIGTERM = (signal.SIGTERM, 143, "SIGTERM")
+
+
 @pytest.mark.parametrize(
-    "arguments",
-    [["tightness", "--lemma", "all", "--budget", "1000"], ["schedule", "--schedule", "single", "--stages", "60", "--micro-batches", "400"], ["run", "--quick", "--out", "OUT"]],
-    ids=["tightness", "schedule", "run"],
+    ("arguments", "sent", "code", "name"),
+    [
+        (["tightness", "--lemma", "all", "--budget", "1000"], *SIGINT),
+        (["schedule", "--schedule", "single", "--stages", "60", "--micro-batches", "400"], *SIGTERM),
+        (["run", "--quick", "--out", "OUT"], *SIGINT),
+        (["run", "--quick", "--out", "OUT"], *SIGTERM),
+    ],
+    ids=["tightness-SIGINT", "schedule-SIGTERM", "run-SIGINT", "run-SIGTERM"],
 )
 def test_a_signal_ends_a_command_with_one_line(tmp_path, arguments, sent, code, name):
     out = tmp_path / "results"
