@@ -18,11 +18,12 @@ import numpy as np
 from proofs_check.builtin import builtin_settings
 from proofs_check.claims import Claim, candidate_claim, own_claim
 from proofs_check.engine import ClaimCheck, adversarial_check, check_instances
-from proofs_check.instances import Instance, finite_rows, instance_bytes, load_instance
+from proofs_check.instances import Instance, finite_rows, instance_bytes
 from proofs_check.library import Lemma, get_lemma
 from proofs_check.tolerance import ERROR, HOLDS, overall_status, worst_status
 from proofs_check.traces import simulate, trace_instances
-from proofs_check.witness import describe
+from proofs_check.errors import UsageError
+from proofs_check.witness import describe, load_witness
 
 Progress = Callable[[Iterable, int], Iterable]
 
@@ -188,7 +189,13 @@ def replay(witness: "str | Path | Instance", rhs: str | None = None, *, lemma: "
     """Re-check a witness (a path to its .npz, or an instance) against its lemma's own bound,
     or against a candidate right side `rhs`. The lemma is the one the witness names (it must be
     registered), unless `lemma` is given."""
-    instance = witness if isinstance(witness, Instance) else load_instance(Path(witness))
+    if isinstance(witness, Instance):
+        instance = witness
+    else:
+        try:
+            instance = load_witness(Path(witness))
+        except UsageError as error:
+            raise ValueError(str(error)) from None
     lemma = get_lemma(instance.lemma if lemma is None else lemma)
     claim = candidate_claim(lemma, rhs) if rhs else own_claim(lemma)
     # The same gate as every checked instance (engine.check_instances): NaN or inf is

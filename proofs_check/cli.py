@@ -70,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (KeyboardInterrupt, Terminated) as interruption:
         name, code = SIGNAL_EXITS[type(interruption)]
         label = f"proofs_check {command}" if command else "proofs_check"
-        print(f"{label}: interrupted by {name}; stopped (an --out directory keeps its previous complete contents)", file=sys.stderr)
+        print(f"{label}: interrupted by {name} (an --out directory holds one complete run, never a partial one)", file=sys.stderr)
         return code
     finally:
         if previous is not None:

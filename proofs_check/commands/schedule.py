@@ -31,7 +31,7 @@ def run(arguments: argparse.Namespace) -> int:
         raise UsageError(f"--micro-batches must be a multiple of --mini-batch ({mini_batch}), got {micro_batches}")
     if arguments.figure is not None and arguments.figure.suffix.lower() != ".png":
         raise UsageError(f"--figure must name a .png file, got {arguments.figure}")
-    flag = "--micro-batches" if micro_batches > arguments.stages else "--stages"
+    flag = "--stages" if micro_batches <= arguments.stages else "--micro-batches" if arguments.micro_batches else "--mini-batch"
     check_schedule(arguments.schedule, arguments.stages, micro_batches, mini_batch, flag)
     if arguments.figure is not None:
         check_figure(arguments.schedule, arguments.stages, micro_batches, mini_batch, 1 if arguments.schedule == "single" else arguments.stages)

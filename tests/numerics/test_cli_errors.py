@@ -339,6 +339,7 @@ HELD_OUT = [
     (["schedule", "--schedule", "ap", "--stages", "1000000"], ["--stages", "limit", "cells"]),
     (["schedule", "--schedule", "ap", "--stages", "4", "--micro-batches", "1000000000"], ["--micro-batches", "limit"]),
     (["schedule", "--schedule", "single", "--stages", "300", "--micro-batches", "100"], ["--stages", "limit"]),
+    (["schedule", "--schedule", "sp", "--stages", "4", "--mini-batch", "1000000000"], ["--mini-batch", "limit"]),
     (["schedule", "--schedule", "ap", "--stages", "3000", "--figure", "FIGURE"], ["--stages", "limit"]),
     (["schedule", "--schedule", "ap", "--stages", "50", "--micro-batches", "100", "--figure", "FIGURE"], ["--figure", "operations", "limit"]),
     (["schedule", "--schedule", "ap", "--stages", "1000", "--figure", "FIGURE"], ["--figure", "pixels", "limit"]),
