@@ -542,3 +542,19 @@ def test_every_limit_is_documented():
     assert set(rows) == {f"`{field.name}`" for field in fields(Limits)}
     for field in fields(Limits):
         assert str(int(getattr(LIMITS, field.name))) in rows[f"`{field.name}`"], field.name
+
+
+@pytest.mark.parametrize("lemma", ["bounded-signal", "objective-smoothness", "signal-stability"])
+def test_deep_networks_work_in_replay(capsys, tmp_path, lemma):
+    """A 64-layer witness replays (the lemmas evaluate numerically; no recursion limit)."""
+    from proofs_check.instances import Instance, instance_bytes
+
+    rng = np.random.default_rng(64)
+    weights = tuple(rng.uniform(-0.5, 0.5, (2, 2)) for _ in range(64))
+    moved = {"forward_weights": tuple(w + 0.01 for w in weights), "backward_weights": tuple(w - 0.01 for w in weights)}
+    fields = {} if lemma == "bounded-signal" else moved if lemma == "signal-stability" else {"forward_weights": moved["forward_weights"]}
+    path = tmp_path / "deep.npz"
+    path.write_bytes(instance_bytes(Instance(lemma, "tanh", "squared", weights, rng.standard_normal((1, 2)), rng.standard_normal((1, 2)), **fields)))
+    with bounded():
+        code, out, err = run_main(capsys, ["replay", str(path), "--json"])
+    assert code == 0 and err == "" and json.loads(out)["status"] == "holds"
