@@ -13,7 +13,8 @@ parent, so the same filesystem) and install it only when every file is written:
 SIGINT and SIGTERM are held back during steps 1–2, so an interruption lands before or
 after the exchange. An error or an interruption while building removes the temporary
 directory and leaves `--out` untouched; a SIGKILL leaves at most a hidden
-`.NAME.partial-*` directory beside it.
+`.NAME.partial-PID-*` directory beside it, which the next run into `--out` removes once
+process PID has ended.
 """
 
 from __future__ import annotations
@@ -86,6 +87,30 @@ def _signals_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+def _temporary_prefix(out: Path, kind: str) -> str:
+    return f".{out.name}.{kind}-{os.getpid()}-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_stale(out: Path) -> None:
+    """Temporary directories beside `out` left by processes that no longer run (a SIGKILL)."""
+    for kind in ("partial", "old"):
+        prefix = f".{out.name}.{kind}-"
+        for name in os.listdir(out.parent):
+            pid = name[len(prefix):].split("-", 1)[0] if name.startswith(prefix) else ""
+            if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+                shutil.rmtree(out.parent / name, ignore_errors=True)
+
+
 def _mode() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -104,7 +129,7 @@ def _install(staging: Path, out: Path, owned: Collection[str]) -> None:
             if exchange(staging, out):
                 old = staging
             else:
-                old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+                old = Path(tempfile.mkdtemp(prefix=_temporary_prefix(out, "old"), dir=out.parent))
                 os.rmdir(old)
                 os.rename(out, old)
                 os.rename(staging, out)
@@ -125,7 +150,8 @@ def atomic_directory(out: Path, owned: Collection[str], flag: str = "--out") -> 
     out = Path(out).resolve()  # a symlinked --out: its target is replaced, the link stays
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+        _remove_stale(out)
+        staging = Path(tempfile.mkdtemp(prefix=_temporary_prefix(out, "partial"), dir=out.parent))
         os.chmod(staging, _mode())
     except OSError as error:
         raise UsageError(f"{flag}: cannot write beside {out} ({error.strerror or error})") from None

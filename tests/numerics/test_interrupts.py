@@ -111,6 +111,9 @@ def test_a_writer_killed_at_any_point_leaves_one_complete_generation(tmp_path, k
     assert sorted(after) == sorted(before)
     generations = set(after.values())
     assert generations == ({b"new"} if kill_after == "done" else {b"old"}), "never a mix"
+    subprocess.run([sys.executable, "-c", WRITER, str(out), "third"], env=ENV, check=True, timeout=60, capture_output=True)
+    assert set(_tree(out).values()) == {b"third"}
+    assert _leftovers(tmp_path, "out") == [], "the next run removes what the killed one left"
 
 
 # ----- real commands ------------------------------------------------------------------------
