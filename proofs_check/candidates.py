@@ -107,7 +107,9 @@ def _constant_value(node: ast.AST) -> float | None:
         try:
             if isinstance(node.op, ast.Pow):
                 return math.inf if abs(right) > LIMITS.exponent else float(abs(left) ** right)
-            return {ast.Add: left + right, ast.Sub: left - right, ast.Mult: left * right}.get(type(node.op), left / right if right else math.inf)
+            if isinstance(node.op, ast.Div):
+                return left / right
+            return {ast.Add: left + right, ast.Sub: left - right, ast.Mult: left * right}[type(node.op)]
         except (OverflowError, ZeroDivisionError, ValueError):
             return math.inf
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _FLOAT_FUNCTIONS:

@@ -68,12 +68,12 @@ def estimated_slots(schedule: str, stages: int, micro_batches: int, mini_batch: 
     theory.schedules has one, else the bound 2·J·M (every operation in its own slot)."""
     from theory import schedules as closed_forms
 
+    bound = 2 * micro_batches * stages
     try:
-        expression = closed_forms.total_slots(schedule)
-    except ValueError:
-        return 2 * micro_batches * stages
-    values = {closed_forms.M: stages, closed_forms.J: micro_batches, closed_forms.B: 1 if schedule == "ap" else mini_batch}
-    return int(expression.subs(values))
+        slots = closed_forms.total_slots(schedule).subs({closed_forms.M: stages, closed_forms.J: micro_batches, closed_forms.B: mini_batch})
+    except (ValueError, KeyError, TypeError):
+        return bound
+    return int(slots) if slots.is_number and slots.is_finite else bound
 
 
 def schedule_cells(schedule: str, stages: int, micro_batches: int, mini_batch: int) -> int:
