@@ -13,14 +13,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
+import numpy as np
+
 from proofs_check.builtin import builtin_settings
 from proofs_check.claims import Claim, candidate_claim, own_claim
 from proofs_check.engine import ClaimCheck, adversarial_check, check_instances
-from proofs_check.instances import Instance, instance_bytes, load_instance
+from proofs_check.instances import Instance, finite_rows, instance_bytes
 from proofs_check.library import Lemma, get_lemma
-from proofs_check.tolerance import HOLDS, overall_status, worst_status
+from proofs_check.tolerance import ERROR, HOLDS, overall_status, worst_status
 from proofs_check.traces import simulate, trace_instances
-from proofs_check.witness import describe
+from proofs_check.errors import UsageError
+from proofs_check.witness import describe, load_witness
 
 Progress = Callable[[Iterable, int], Iterable]
 
@@ -178,14 +181,31 @@ class ReplayResult:
     instance: Instance
 
 
+class OutsideAssumptions(ValueError):
+    """A replayed instance outside its lemma's assumptions: no verdict on the lemma."""
+
+
 def replay(witness: "str | Path | Instance", rhs: str | None = None, *, lemma: "str | Lemma | None" = None) -> ReplayResult:
     """Re-check a witness (a path to its .npz, or an instance) against its lemma's own bound,
     or against a candidate right side `rhs`. The lemma is the one the witness names (it must be
     registered), unless `lemma` is given."""
-    instance = witness if isinstance(witness, Instance) else load_instance(Path(witness))
+    if isinstance(witness, Instance):
+        instance = witness
+    else:
+        try:
+            instance = load_witness(Path(witness))
+        except UsageError as error:
+            raise ValueError(str(error)) from None
     lemma = get_lemma(instance.lemma if lemma is None else lemma)
     claim = candidate_claim(lemma, rhs) if rhs else own_claim(lemma)
-    verdicts = claim.judge(instance)
+    # The same gate as every checked instance (engine.check_instances): NaN or inf is
+    # MODEL.md's `error`, never judged; outside the lemma's assumptions is not a witness.
+    if not np.all(finite_rows(instance)):
+        return ReplayResult(lemma.id, claim.name, ERROR, [{"part": "non-finite input (NaN or inf)", "layer": None, "max_ratio": None, "status": ERROR}], instance)
+    if not np.all(lemma.assumptions_hold(instance)):
+        raise OutsideAssumptions(f"the instance lies outside the assumptions of {lemma.id} ({'; '.join(lemma.hypotheses) or 'its hypotheses'}), so it cannot refute it")
+    with np.errstate(all="ignore"):
+        verdicts = claim.judge(instance)
     parts = [
         {"part": v.name, "layer": v.layer, "max_ratio": float(v.ratio.max()) if v.ratio.size else None, "status": overall_status([v])}
         for v in verdicts

@@ -14,6 +14,8 @@ def _number(text: str, kind: type) -> float | int:
         raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
     if isinstance(value, float) and math.isnan(value):
         raise argparse.ArgumentTypeError("NaN is not allowed")
+    if isinstance(value, float) and math.isinf(value):
+        raise argparse.ArgumentTypeError(f"must be finite, got {text}")
     return value
 
 
@@ -34,7 +36,7 @@ def nonnegative_int(text: str) -> int:
 
 
 def positive_float(text: str) -> float:
-    """A number > 0 (inf allowed)."""
+    """A finite number > 0."""
     value = _number(text, float)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
@@ -42,11 +44,8 @@ def positive_float(text: str) -> float:
 
 
 def positive_finite_float(text: str) -> float:
-    """A finite number > 0."""
-    value = positive_float(text)
-    if math.isinf(value):
-        raise argparse.ArgumentTypeError(f"must be finite, got {text}")
-    return value
+    """A finite number > 0 (the same as `positive_float`: no flag takes NaN or inf)."""
+    return positive_float(text)
 
 
 def nonnegative_float(text: str) -> float:
@@ -103,6 +102,14 @@ def check_schedule_shape(schedule: str, stages: int, micro_batches: int, mini_ba
         raise UsageError(f"--mini-batch: {definition.name} needs B >= the {stages} stages, got {mini_batch}")
     if micro_batches % per_update:
         raise UsageError(f"--micro-batches must be a multiple of --mini-batch ({per_update}), got {micro_batches}")
+
+
+def output_path(text: str) -> Path:
+    """A path to write to (a directory or a file); the empty string is refused, where
+    Path('') would silently mean the current directory."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must name a path, got an empty string")
+    return Path(text)
 
 
 def add_plugin_argument(parser: argparse.ArgumentParser) -> None:

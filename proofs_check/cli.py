@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 from typing import Sequence
 
 from proofs_check._version import __version__
@@ -41,10 +43,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived: raised in the main thread by `main`'s handler, like KeyboardInterrupt
+    for SIGINT, so the same unwinding (temporary files removed, --out untouched) runs."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated()
+
+
+SIGNAL_EXITS = {KeyboardInterrupt: ("SIGINT", 130), Terminated: ("SIGTERM", 143)}
+"""Exit code (128 + the signal's number) and name of each interrupting signal."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command and return its exit code."""
-    parser = build_parser()
-    arguments = parser.parse_args(argv)
+    """Run one command and return its exit code; Ctrl-C (SIGINT) and SIGTERM end it with
+    one line on stderr and exit 130 / 143, never a traceback."""
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
+    command = None
+    try:
+        parser = build_parser()
+        arguments = parser.parse_args(argv)
+        command = arguments.command
+        return _run(arguments)
+    except (KeyboardInterrupt, Terminated) as interruption:
+        name, code = SIGNAL_EXITS[type(interruption)]
+        label = f"proofs_check {command}" if command else "proofs_check"
+        print(f"{label}: interrupted by {name} (an --out directory holds one complete run, never a partial one)", file=sys.stderr)
+        return code
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(arguments: argparse.Namespace) -> int:
     try:
         with REGISTRY.scope():
             try:

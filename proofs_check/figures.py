@@ -8,11 +8,16 @@ from matplotlib.patches import Rectangle
 
 from numerics.schedules import BACKWARD, ScheduleRecord
 
+def schedule_grid_inches(slots: int, devices: int) -> tuple[float, float]:
+    """Width and height (inches) of the stage × slot grid of `schedule_grid`."""
+    return max(6.0, 0.28 * slots + 1.5), 0.45 * devices + 1.2
+
+
 def schedule_grid(record: ScheduleRecord, axes=None) -> Figure:
     """The stage × slot grid: one colour per micro-batch, F solid, B hatched, idle white,
     a black triangle where an update is applied at the end of a slot (stage 1 at the bottom)."""
     if axes is None:
-        figure = Figure(figsize=(max(6.0, 0.28 * record.slots + 1.5), 0.45 * record.devices + 1.2))
+        figure = Figure(figsize=schedule_grid_inches(record.slots, record.devices))
         axes = figure.add_subplot()
     else:
         figure = axes.figure

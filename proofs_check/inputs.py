@@ -12,14 +12,22 @@ from numerics.losses import Loss
 from proofs_check.errors import UsageError
 
 
-def _open_npz(path: Path, flag: str) -> dict[str, np.ndarray]:
+def read_npz(path: Path, flag: str) -> dict[str, np.ndarray]:
+    """Every array of the .npz archive at `path`; a missing, empty, damaged or non-.npz file
+    (an .npy array, a pickle, text) is a UsageError naming `flag` and the file."""
+    if not path.exists():
+        raise UsageError(f"{flag}: no such file {path}")
+    if path.is_file() and path.stat().st_size == 0:
+        raise UsageError(f"{flag}: {path} is an empty file, not an .npz archive")
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise UsageError(f"{flag}: {path} holds a single array (an .npy file), not an .npz archive of named arrays")
+        with loaded as archive:
             return {key: archive[key] for key in archive.files}
-    except FileNotFoundError:
-        raise UsageError(f"{flag}: no such file {path}") from None
-    except (OSError, ValueError, zipfile.BadZipFile) as error:
-        raise UsageError(f"{flag}: {path} is not a readable .npz archive ({error})") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise UsageError(f"{flag}: {path} is not a readable .npz archive ({reason})") from None
 
 
 def _finite_float_array(array: np.ndarray, flag: str, key: str) -> np.ndarray:
@@ -33,7 +41,7 @@ def _finite_float_array(array: np.ndarray, flag: str, key: str) -> np.ndarray:
 
 def load_initial_weights(path: Path, dims: list[int] | None) -> tuple[np.ndarray, ...]:
     """W1..WM from an .npz; shapes must chain [d_m, d_{m-1}] and match `dims` when given."""
-    arrays = _open_npz(path, "--init")
+    arrays = read_npz(path, "--init")
     layers = 0
     while f"W{layers + 1}" in arrays:
         layers += 1
@@ -58,7 +66,7 @@ def load_initial_weights(path: Path, dims: list[int] | None) -> tuple[np.ndarray
 
 def load_dataset(path: Path, dims: list[int], loss: Loss) -> Dataset:
     """x [N, d_0] and y [N, d_M] (cross-entropy: integer labels [N] in 0..d_M-1)."""
-    arrays = _open_npz(path, "--data")
+    arrays = read_npz(path, "--data")
     for key in ("x", "y"):
         if key not in arrays:
             raise UsageError(f"--data: {path} must hold arrays 'x' and 'y', missing '{key}'")

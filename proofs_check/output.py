@@ -84,10 +84,14 @@ def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     _atomic_write_bytes(Path(path), buffer.getvalue())
 
 
+FIGURE_DPI = 150
+"""Resolution of every written figure (dots per inch)."""
+
+
 def write_figure(path: Path, figure) -> None:
     """Save a matplotlib figure as PNG through a temporary file and a rename."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=150, bbox_inches="tight")
+    figure.savefig(buffer, format="png", dpi=FIGURE_DPI, bbox_inches="tight")
     _atomic_write_bytes(Path(path), buffer.getvalue())
 
 

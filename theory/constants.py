@@ -18,7 +18,7 @@ Tests check that the two agree.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Callable, Sequence
 
 import numpy as np
@@ -31,9 +31,14 @@ Array = np.ndarray
 
 @dataclass(frozen=True)
 class SymbolicConstants:
-    """The sympy expressions of the §4 constants for one M (index 0 is layer 1)."""
+    """The sympy expressions of the §4 constants for one M (index 0 is layer 1).
+
+    Each constant is built from those of the neighbouring layer (shared subexpressions,
+    never expanded), so building them is polynomial in M; Γ and Γ_sym are built on first use.
+    """
 
     layers: int
+    """M."""
     A: tuple[sp.Expr, ...]
     """A_0..A_{M−1} (A_0 = X)."""
     Z: sp.Expr
@@ -45,19 +50,39 @@ class SymbolicConstants:
     G: sp.Expr
     """G = sqrt(Σ G_m²)."""
     zeta: tuple[sp.Expr, ...]
+    """ζ_1..ζ_M."""
     e: tuple[sp.Expr, ...]
     """e_1..e_M (e_0 = 0)."""
     eps: tuple[sp.Expr, ...]
+    """ε_1..ε_M."""
     gamma: tuple[sp.Expr, ...]
-    Gamma: sp.Matrix
-    """M × 2M nonnegative matrix with γ = Γ (u^f_1..u^f_M, u^b_1..u^b_M)."""
-    Gamma_sym: sp.Matrix
-    """M × M matrix with γ = Γ_sym u when u^f = u^b = u."""
+    """γ_1..γ_M."""
 
     @property
     def arguments(self) -> tuple[sp.Symbol, ...]:
         """The free symbols, in the order the lambdified functions take them."""
         return argument_symbols(self.layers)
+
+    @cached_property
+    def Gamma(self) -> sp.Matrix:
+        """M × 2M nonnegative matrix with γ = Γ (u^f_1..u^f_M, u^b_1..u^b_M): column j is γ
+        of the recursion on the j-th unit gap (γ is linear in the gaps), as `gamma_matrix`
+        computes it numerically; no expansion or differentiation."""
+        layers = self.layers
+        scalars = (S.X.symbol, S.L_phi.symbol, S.S_phi.symbol, S.L_ell.symbol, S.G_ell.symbol)
+        zero, one = sp.Integer(0), sp.Integer(1)
+        columns = []
+        for index in range(2 * layers):
+            gaps = [[zero] * layers, [zero] * layers]
+            gaps[index // layers][index % layers] = one
+            columns.append(_recursion(S.omega.of(layers), *scalars, gaps[0], gaps[1], sp.sqrt)[-1])
+        return sp.Matrix(layers, 2 * layers, lambda i, j: columns[j][i])
+
+    @cached_property
+    def Gamma_sym(self) -> sp.Matrix:
+        """M × M matrix with γ = Γ_sym u when u^f = u^b = u."""
+        layers, Gamma = self.layers, self.Gamma
+        return sp.Matrix(layers, layers, lambda i, j: Gamma[i, j] + Gamma[i, layers + j])
 
 
 def argument_symbols(layers: int) -> tuple[sp.Symbol, ...]:
@@ -100,38 +125,25 @@ def _recursion(omega, X, L_phi, S_phi, L_ell, G_ell, u_f, u_b, sqrt):
         eps[m] = S_phi * omega[m + 1] * Delta[m + 1] * zeta[m] + L_phi * (
             Delta[m + 1] * u_b[m + 1] + omega[m + 1] * eps[m + 1]
         )
-    gamma = [A[m] * eps[m] + (Delta[m] * e[m - 1] if m > 0 else 0 * eps[m]) for m in range(layers)]
+    gamma = [A[m] * eps[m] + Delta[m] * e[m - 1] if m > 0 else A[m] * eps[m] for m in range(layers)]
     return A, Z, Delta, G_layers, G, zeta, e, eps, gamma
 
 
 @lru_cache(maxsize=None)
 def symbolic_constants(layers: int) -> SymbolicConstants:
-    """The §4 constants for M = `layers` as sympy expressions in the symbols of theory.symbols."""
+    """The §4 constants for M = `layers` as sympy expressions in the symbols of theory.symbols.
+
+    Built by running the recursion on symbols, never by expanding or factoring: every
+    constant refers to the expressions of the neighbouring layer (shared subexpressions),
+    so the work grows polynomially in M, where an expanded ε_m has exponentially many terms.
+    """
     if layers < 1:
         raise ValueError(f"M must be >= 1, got {layers}")
-    omega = S.omega.of(layers)
-    u_f, u_b = S.u_f.of(layers), S.u_b.of(layers)
     A, Z, Delta, G_layers, G, zeta, e, eps, gamma = _recursion(
-        omega, S.X.symbol, S.L_phi.symbol, S.S_phi.symbol, S.L_ell.symbol, S.G_ell.symbol, u_f, u_b, sp.sqrt
+        S.omega.of(layers), S.X.symbol, S.L_phi.symbol, S.S_phi.symbol, S.L_ell.symbol, S.G_ell.symbol,
+        S.u_f.of(layers), S.u_b.of(layers), sp.sqrt,
     )
-    expand = [sp.expand(g) for g in gamma]
-    Gamma = sp.Matrix([[sp.diff(g, u) for u in (*u_f, *u_b)] for g in expand])
-    Gamma_sym = sp.Matrix(layers, layers, lambda i, j: Gamma[i, j] + Gamma[i, layers + j])
-    simplify = sp.factor
-    return SymbolicConstants(
-        layers=layers,
-        A=tuple(A),
-        Z=Z,
-        Delta=tuple(Delta),
-        G_layers=tuple(G_layers),
-        G=G,
-        zeta=tuple(simplify(z) for z in zeta),
-        e=tuple(simplify(x) for x in e),
-        eps=tuple(simplify(x) for x in eps),
-        gamma=tuple(simplify(x) for x in gamma),
-        Gamma=Gamma.applyfunc(simplify),
-        Gamma_sym=Gamma_sym.applyfunc(simplify),
-    )
+    return SymbolicConstants(layers, tuple(A), Z, tuple(Delta), tuple(G_layers), G, tuple(zeta), tuple(e), tuple(eps), tuple(gamma))
 
 
 @dataclass(frozen=True)

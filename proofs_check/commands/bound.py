@@ -10,9 +10,10 @@ import argparse
 from pathlib import Path
 
 from proofs_check.api import CheckResult, check_bound
-from proofs_check.arguments import add_plugin_argument, lemma_argument, nonnegative_int, positive_finite_float
+from proofs_check.arguments import add_plugin_argument, lemma_argument, nonnegative_int, output_path, positive_finite_float
 from proofs_check.candidates import BOUND_SYMBOLS, CandidateError, parse_candidate
 from proofs_check.errors import UsageError
+from proofs_check.limits import check_budget
 from proofs_check.output import print_json, progress_bar
 from proofs_check.tolerance import HOLDS
 
@@ -20,9 +21,9 @@ from proofs_check.tolerance import HOLDS
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lemma", required=True, help="a registered lemma id (the built-ins, and those of --plugin files)")
     parser.add_argument("--rhs", required=True, help=f"candidate right side in the symbols {', '.join(BOUND_SYMBOLS)}")
-    parser.add_argument("--budget", type=positive_finite_float, default=10.0, help="search work in units of 10,000 evaluations (default 10)")
+    parser.add_argument("--budget", type=positive_finite_float, default=10.0, help="search work in units of 10,000 evaluations, about a second each on a 2-core machine (default 10; an evaluation count, so results do not depend on the machine)")
     parser.add_argument("--seed", type=nonnegative_int, default=0)
-    parser.add_argument("--witness", type=Path, help="where to save a witness (default witnesses/<lemma>-bound.npz)")
+    parser.add_argument("--witness", type=output_path, help="where to save a witness (default witnesses/<lemma>-bound.npz)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     add_plugin_argument(parser)
 
@@ -43,6 +44,7 @@ def print_witness(result: CheckResult, indent: str = "  ") -> None:
 
 
 def run(arguments: argparse.Namespace) -> int:
+    check_budget(arguments.budget)
     lemma = lemma_argument(arguments.lemma)
     try:
         parse_candidate(arguments.rhs)

@@ -1,26 +1,30 @@
 """The bounded-signal and smoothness constants A, Δ, G, L of MODEL.md §4 for given ω, X, Y.
 
-Evaluated on the formula path (sympy expressions of theory.constants, lambdified).
+Evaluated on the numerical path (the recursion of theory.constants on floats), which is
+polynomial in the depth M; tests check it against the formula path and an independent
+implementation.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 
 import numpy as np
 
 from numerics.activations import ACTIVATIONS
 from numerics.losses import LOSSES
-from proofs_check.arguments import nonnegative_float, nonnegative_float_list, positive_float, positive_int_list
+from proofs_check.arguments import nonnegative_float, nonnegative_float_list, positive_finite_float, positive_int_list
 from proofs_check.errors import UsageError
 from proofs_check.output import Column, print_json, print_table
-from theory.constants import ACTIVATION_CONSTANTS, LOSS_CONSTANTS, formula_path, loss_gradient_bound
+from proofs_check.limits import check_layers
+from theory.constants import ACTIVATION_CONSTANTS, LOSS_CONSTANTS, gamma_matrix, loss_gradient_bound, signal_constants, symmetric_gamma
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dims", required=True, type=positive_int_list, help="d0,d1,...,dM")
     parser.add_argument("--omega", required=True, type=nonnegative_float_list, help="ω_1,...,ω_M: bounds on ||W_m||_2")
-    parser.add_argument("--X", required=True, type=positive_float, help="bound on ||x||")
+    parser.add_argument("--X", required=True, type=positive_finite_float, help="bound on ||x||")
     parser.add_argument("--Y", required=True, type=nonnegative_float, help="bound on ||y||")
     parser.add_argument("--activation", choices=tuple(ACTIVATIONS), default="tanh")
     parser.add_argument("--loss", choices=tuple(LOSSES), default="squared")
@@ -28,18 +32,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def compute(layers: int, omega: list[float], X: float, Y: float, activation: str, loss: str) -> dict:
-    """A_0..A_{M−1}, Z_M, Δ_1..Δ_M, G_1..G_M, G, G_ℓ, Γ_sym and L = ||Γ_sym||_2."""
+    """A_0..A_{M−1}, Z_M, Δ_1..Δ_M, G_1..G_M, G, G_ℓ, Γ_sym and L = ||Γ_sym||_2, by the
+    recursion on floats (theory.constants' numerical path: O(M²) work for any depth M).
+    Values whose products overflow float64 are a UsageError, like NaN."""
     L_phi, S_phi = (float(value) for value in ACTIVATION_CONSTANTS[activation])
     L_ell = float(LOSS_CONSTANTS[loss])
-    evaluate = formula_path(layers)
-    values = {f"omega_{m}": omega[m - 1] for m in range(1, layers + 1)}
-    values.update({f"u_f_{m}": 0.0 for m in range(1, layers + 1)} | {f"u_b_{m}": 0.0 for m in range(1, layers + 1)})
-    values.update(X=X, L_phi=L_phi, S_phi=S_phi, L_ell=L_ell, G_ell=1.0)
-    Z = float(evaluate(**values)["Z"])
-    values["G_ell"] = float(loss_gradient_bound(loss, Z, Y))
-    result = evaluate(**values)
-    gamma = result["Gamma"]
-    gamma_sym = gamma[:, :layers] + gamma[:, layers:]
+    omega_array = np.asarray(omega, dtype=float)
+    with np.errstate(over="ignore", invalid="ignore"):
+        provisional = signal_constants(omega_array, X, L_phi, 1.0)
+        G_ell = float(loss_gradient_bound(loss, provisional.Z, Y))
+        signal = signal_constants(omega_array, X, L_phi, G_ell)
+        gamma_sym = symmetric_gamma(gamma_matrix(omega_array, X, L_phi, S_phi, L_ell, G_ell))
+        finite = bool(np.all(np.isfinite(gamma_sym)) and all(np.all(np.isfinite(v)) for v in (signal.A, signal.Delta, signal.G_layers, signal.G, G_ell)))
+        L = float(np.linalg.norm(gamma_sym, 2)) if finite else math.inf
+    if not (finite and math.isfinite(L)):
+        raise UsageError(
+            f"--omega, --X, --Y: the constants overflow float64 (largest {np.finfo(float).max:.3g}): "
+            f"products of X = {X:g} and the ω_m reach {_overflow_scale(omega_array, X):.3g} decades; give smaller values"
+        )
     return {
         "dims": None,
         "activation": activation,
@@ -50,21 +60,28 @@ def compute(layers: int, omega: list[float], X: float, Y: float, activation: str
         "L_phi": L_phi,
         "S_phi": S_phi,
         "L_ell": L_ell,
-        "G_ell": values["G_ell"],
-        "A": result["A"].tolist(),
-        "Z": float(result["Z"]),
-        "Delta": result["Delta"].tolist(),
-        "G_layers": result["G_layers"].tolist(),
-        "G": float(result["G"]),
+        "G_ell": G_ell,
+        "A": signal.A.tolist(),
+        "Z": float(signal.Z),
+        "Delta": signal.Delta.tolist(),
+        "G_layers": signal.G_layers.tolist(),
+        "G": float(signal.G),
         "Gamma_sym": gamma_sym.tolist(),
-        "L": float(np.linalg.norm(gamma_sym, 2)),
+        "L": L,
     }
+
+
+def _overflow_scale(omega: np.ndarray, X: float) -> float:
+    """log10 of X·Π ω_m (ω_m = 0 ignored): how many decades the products span."""
+    positive = omega[omega > 0]
+    return math.log10(X) + float(np.sum(np.log10(positive)))
 
 
 def run(arguments: argparse.Namespace) -> int:
     layers = len(arguments.dims) - 1
     if layers < 1:
         raise UsageError(f"--dims needs at least two entries d0,d1, got {','.join(map(str, arguments.dims))}")
+    check_layers(layers, "--dims")
     if len(arguments.omega) != layers:
         raise UsageError(f"--omega needs M = {layers} entries (one per layer of --dims), got {len(arguments.omega)}")
     result = compute(layers, arguments.omega, arguments.X, arguments.Y, arguments.activation, arguments.loss)

@@ -21,7 +21,8 @@ import sys
 import time
 from pathlib import Path
 
-from proofs_check.arguments import nonnegative_int
+from proofs_check.arguments import nonnegative_int, output_path
+from proofs_check.atomic import atomic_directory, check_output_directory
 from proofs_check.errors import UsageError
 from proofs_check.output import Column, print_json, print_table, progress_bar, write_figure, write_json, write_text
 
@@ -49,32 +50,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT})")
+    parser.add_argument("--out", type=output_path, default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT})")
     parser.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the data split / task and first replica seed (default 0)")
     parser.add_argument("--json", action="store_true", help="print the JSON summary to stdout instead of the table")
 
 
-def _check_out(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out: {out} exists and is not a directory")
-
-
 def _write(out: Path, files: dict) -> None:
-    try:
+    """Write the experiment's files into a new directory that replaces their set in `out`
+    as a whole (proofs_check.atomic); the other experiment's files in `out` stay."""
+    with atomic_directory(out, tuple(files)) as staging:
         for name, value in files.items():
-            path = out / name
+            path = staging / name
             if name.endswith(".png"):
                 write_figure(path, value)
             elif name.endswith(".json"):
                 write_json(path, value)
             else:
                 write_text(path, value)
-    except OSError as error:
-        raise UsageError(f"--out: cannot write to {out} ({error.strerror or error})") from None
 
 
 def run(arguments: argparse.Namespace) -> int:
-    _check_out(arguments.out)
+    check_output_directory(arguments.out)
     if arguments.experiment == "figure4":
         return _figure4(arguments)
     return _rates(arguments)

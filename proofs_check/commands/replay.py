@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from proofs_check.api import replay
+from proofs_check.api import OutsideAssumptions, replay
 from proofs_check.arguments import add_plugin_argument, lemma_argument
 from proofs_check.candidates import BOUND_SYMBOLS, CandidateError, parse_candidate
 from proofs_check.errors import UsageError
-from proofs_check.instances import load_instance
 from proofs_check.output import Column, print_json, print_table
 from proofs_check.tolerance import HOLDS
-from proofs_check.witness import describe
+from proofs_check.witness import describe, load_witness
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,19 +22,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(arguments: argparse.Namespace) -> int:
-    try:
-        instance = load_instance(arguments.witness)
-    except FileNotFoundError:
-        raise UsageError(f"witness: no such file {arguments.witness}") from None
-    except (OSError, KeyError, ValueError, TypeError) as error:
-        raise UsageError(f"witness: {arguments.witness} is not a witness file ({error})") from None
+    instance = load_witness(arguments.witness)
     lemma_argument(instance.lemma, flag=f"witness {arguments.witness}")
     if arguments.rhs:
         try:
             parse_candidate(arguments.rhs)
         except CandidateError as error:
             raise UsageError(f"--rhs: {error}") from None
-    result = replay(instance, arguments.rhs)
+    try:
+        result = replay(instance, arguments.rhs)
+    except OutsideAssumptions as error:
+        raise UsageError(f"witness {arguments.witness}: {error}") from None
     if arguments.json:
         print_json({"lemma": result.lemma, "claim": result.claim, "status": result.status, "parts": result.parts})
     else:

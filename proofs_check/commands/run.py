@@ -11,16 +11,20 @@ import sys
 import time
 from pathlib import Path
 
-from proofs_check.arguments import add_plugin_argument, nonnegative_int
-from proofs_check.errors import UsageError
+from proofs_check.arguments import add_plugin_argument, nonnegative_int, output_path
+from proofs_check.atomic import atomic_directory, check_output_directory
 from proofs_check.output import Column, json_text, print_table, progress_bar
 from proofs_check.report import build_report, write_outputs
 from proofs_check.tolerance import HOLDS
 from proofs_check.verification import verify
 
 
+OUTPUT_ENTRIES = ("report.json", "tables", "figures", "witnesses")
+"""What `report.write_outputs` writes in DIR: a new run replaces these, other entries stay."""
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, default=Path("results"), help="output directory (default results)")
+    parser.add_argument("--out", type=output_path, default=Path("results"), help="output directory (default results)")
     parser.add_argument("--quick", action="store_true", help="a smaller run (under 45 s)")
     parser.add_argument("--seed", type=nonnegative_int, default=0, help="seed of every random choice (default 0)")
     parser.add_argument("--json", action="store_true", help="print report.json to stdout")
@@ -72,15 +76,12 @@ def print_summary(report: dict, out: Path) -> None:
 
 
 def run(arguments: argparse.Namespace) -> int:
-    if arguments.out.exists() and not arguments.out.is_dir():
-        raise UsageError(f"--out: {arguments.out} exists and is not a directory")
+    check_output_directory(arguments.out)
     start = time.perf_counter()
     result = verify(arguments.quick, arguments.seed, progress=_progress)
     report = build_report(result, time.perf_counter() - start)
-    try:
-        write_outputs(arguments.out, result, report)
-    except OSError as error:
-        raise UsageError(f"--out: cannot write to {arguments.out} ({error.strerror or error})") from None
+    with atomic_directory(arguments.out, OUTPUT_ENTRIES) as staging:
+        write_outputs(staging, result, report)
     if arguments.json:
         print(json_text(report))
     else:

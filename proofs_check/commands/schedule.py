@@ -7,11 +7,11 @@ Measured values come from the scheduler's record; closed forms from theory.sched
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from numerics.schedules import build_schedule, schedule_named
-from proofs_check.arguments import add_schedule_argument, check_schedule_shape, positive_int
+from proofs_check.arguments import add_schedule_argument, check_schedule_shape, output_path, positive_int
 from proofs_check.errors import UsageError
+from proofs_check.limits import check_figure, check_schedule
 from proofs_check.output import Column, print_json, print_table, write_figure
 from proofs_check.schedule_summary import schedule_summary
 
@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--mini-batch", type=positive_int, default=4,
         help="B, micro-batches per update: a mini-batch (single, wop, sp, 1f1b) or a group (2bw, needs B >= M); ap and pipedream use 1 (default 4)",
     )
-    parser.add_argument("--figure", type=Path, help="draw the stage × slot grid to this PNG file")
+    parser.add_argument("--figure", type=output_path, help="draw the stage × slot grid to this PNG file")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -35,6 +35,10 @@ def run(arguments: argparse.Namespace) -> int:
     check_schedule_shape(definition.name, arguments.stages, micro_batches, arguments.mini_batch)
     if arguments.figure is not None and arguments.figure.suffix.lower() != ".png":
         raise UsageError(f"--figure must name a .png file, got {arguments.figure}")
+    flag = "--stages" if micro_batches <= arguments.stages else "--micro-batches" if arguments.micro_batches else "--mini-batch"
+    check_schedule(arguments.schedule, arguments.stages, micro_batches, mini_batch, flag)
+    if arguments.figure is not None:
+        check_figure(arguments.schedule, arguments.stages, micro_batches, mini_batch, 1 if definition.single_device else arguments.stages)
     record = build_schedule(definition, arguments.stages, micro_batches, mini_batch)
     summary = schedule_summary(record)
     if arguments.figure is not None:

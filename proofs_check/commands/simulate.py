@@ -32,14 +32,16 @@ from numerics.activations import ACTIVATIONS
 from numerics.data import SAMPLING_NAMES, initial_weights, sampling_by_name, teacher_student
 from numerics.devices import Device, PulseCountError, initial_bound
 from numerics.losses import LOSSES
+from numerics.schedules import schedule_named
 from numerics.replicas import broadcast_replicas, replica_seeds, seeded_initial_weights, seeded_teacher_student, train_replicas
 from numerics.replicas import mean_loss as replica_mean_loss
 from numerics.training import TrainingResult, TrainingSettings, train
 from proofs_check.arguments import (
-    add_device_arguments, add_schedule_argument, check_schedule_shape, device_from_arguments, nonnegative_float, nonnegative_int, positive_finite_float, positive_int, positive_int_list,
+    add_device_arguments, add_schedule_argument, check_schedule_shape, device_from_arguments, nonnegative_float, nonnegative_int, output_path, positive_finite_float, positive_int, positive_int_list,
 )
 from proofs_check.errors import UsageError
 from proofs_check.inputs import load_dataset, load_initial_weights
+from proofs_check.limits import check_simulation
 from proofs_check.output import print_json, print_table, progress_bar, write_json, write_npz
 
 DEFAULT_DIMS = [6, 8, 8, 3]
@@ -68,7 +70,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--replicas", type=positive_int, default=1,
         help="R >= 1 independent replicas in one batched run; replica r uses seed --seed + r (default 1)",
     )
-    parser.add_argument("--out", type=Path, default=Path("results"), help="output directory (default results)")
+    parser.add_argument("--out", type=output_path, default=Path("results"), help="output directory (default results)")
     parser.add_argument("--json", action="store_true", help="print summary.json to stdout")
 
 
@@ -112,7 +114,6 @@ def run(arguments: argparse.Namespace) -> int:
     if arguments.out.exists() and not arguments.out.is_dir():
         raise UsageError(f"--out: {arguments.out} exists and is not a directory")
     replicas = arguments.replicas
-    seeds = replica_seeds(arguments.seed, replicas)
     if arguments.init is not None:
         initial = load_initial_weights(arguments.init, arguments.dims)
         dims = [initial[0].shape[1]] + [w.shape[0] for w in initial]
@@ -124,6 +125,12 @@ def run(arguments: argparse.Namespace) -> int:
     if loss.integer_targets and dims[-1] < 2:
         raise UsageError(f"--dims: --loss {loss.name} needs dM >= 2 classes, got {dims[-1]}")
     check_schedule_shape(arguments.schedule, len(dims) - 1, arguments.updates * arguments.mini_batch, arguments.mini_batch)
+    per_update = schedule_named(arguments.schedule).micro_batches_per_update(arguments.mini_batch)
+    check_simulation(
+        dims, replicas, 0 if arguments.data is not None else arguments.samples, arguments.micro_batch_size,
+        arguments.updates * per_update, per_update, arguments.updates, arguments.schedule,
+    )
+    seeds = replica_seeds(arguments.seed, replicas)
     if initial is not None and math.isfinite(device.tau):
         largest = max(float(np.max(np.abs(w))) for w in initial)
         if largest > device.tau:

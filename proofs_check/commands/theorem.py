@@ -16,6 +16,7 @@ from proofs_check.api import check_theorem
 from proofs_check.arguments import nonnegative_int, positive_finite_float
 from proofs_check.candidates import CandidateError
 from proofs_check.errors import UsageError
+from proofs_check.limits import check_budget
 from proofs_check.output import Column, print_json, print_table
 from proofs_check.theorems import CONVERGENCE_IDS, THEOREM_SYMBOLS, parse_theorem_rhs
 from proofs_check.tolerance import HOLDS
@@ -43,6 +44,7 @@ def _ratio(lhs, rhs) -> float:
 
 
 def run(arguments: argparse.Namespace) -> int:
+    check_budget(arguments.budget)
     if arguments.rhs is not None:
         try:
             parse_theorem_rhs(arguments.rhs)

@@ -13,19 +13,21 @@ from proofs_check.api import tightness
 from proofs_check.arguments import add_plugin_argument, lemma_argument, nonnegative_int, positive_finite_float
 from proofs_check.commands.bound import print_witness, save_witness
 from proofs_check.library import REGISTRY
+from proofs_check.limits import check_budget
 from proofs_check.output import Column, print_json, print_table
 from proofs_check.tolerance import HOLDS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lemma", required=True, help="a registered lemma id, or all")
-    parser.add_argument("--budget", type=positive_finite_float, default=10.0, help="search work per lemma in units of 10,000 evaluations (default 10)")
+    parser.add_argument("--budget", type=positive_finite_float, default=10.0, help="search work per lemma in units of 10,000 evaluations, about a second each on a 2-core machine (default 10; an evaluation count, so results do not depend on the machine)")
     parser.add_argument("--seed", type=nonnegative_int, default=0)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     add_plugin_argument(parser)
 
 
 def run(arguments: argparse.Namespace) -> int:
+    check_budget(arguments.budget)
     lemmas = tuple(REGISTRY) if arguments.lemma == "all" else (lemma_argument(arguments.lemma),)
     results, failed, rows = [], False, []
     for lemma in lemmas:

@@ -4,9 +4,12 @@ stderr naming the flag or key, writes nothing; good input prints JSON with every
 from __future__ import annotations
 
 import json
+import math
 import os
+import signal
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -346,3 +349,252 @@ def test_written_files_respect_the_umask(capsys, tmp_path):
     for name in ("trace.npz", "summary.json"):
         assert (tmp_path / "out" / name).stat().st_mode & 0o777 == 0o666 & ~mask
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["summary.json", "trace.npz"]  # no temporaries left
+
+
+# ----- issue 12: held-out bad inputs, each answered before any work -------------------------
+
+
+@contextmanager
+def bounded(seconds: int = 60):
+    """Fail (instead of hanging the suite) when the command has not answered in `seconds`."""
+
+    def expire(signum, frame):
+        raise TimeoutError(f"no answer within {seconds} s: the input was not refused before the work")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _deep(layers: int, value: str) -> str:
+    return ",".join([value] * layers)
+
+
+HELD_OUT = [
+    # (arguments, names the one line must hold)
+    (["schedule", "--schedule", "ap", "--stages", "1000000"], ["--stages", "limit", "cells"]),
+    (["schedule", "--schedule", "ap", "--stages", "4", "--micro-batches", "1000000000"], ["--micro-batches", "limit"]),
+    (["schedule", "--schedule", "single", "--stages", "300", "--micro-batches", "100"], ["--stages", "limit"]),
+    (["schedule", "--schedule", "sp", "--stages", "4", "--mini-batch", "1000000000"], ["--mini-batch", "limit"]),
+    (["schedule", "--schedule", "ap", "--stages", "3000", "--figure", "FIGURE"], ["--stages", "limit"]),
+    (["schedule", "--schedule", "ap", "--stages", "50", "--micro-batches", "100", "--figure", "FIGURE"], ["--figure", "operations", "limit"]),
+    (["schedule", "--schedule", "ap", "--stages", "1000", "--figure", "FIGURE"], ["--figure", "pixels", "limit"]),
+    (["schedule", "--schedule", "ap", "--stages", "2", "--figure", ""], ["--figure", "empty"]),
+    (["constants", "--dims", "2,2", "--omega", "1", "--X", "inf", "--Y", "1"], ["--X", "finite"]),
+    (["constants", "--dims", "2,2", "--omega", "1", "--X", "1", "--Y", "inf"], ["--Y", "finite"]),
+    (["constants", "--dims", "2,2", "--omega", "inf", "--X", "1", "--Y", "1"], ["--omega", "finite"]),
+    (["constants", "--dims", "2,2,2", "--omega", "1e308,1e308", "--X", "1e308", "--Y", "1"], ["--omega", "--X", "overflow"]),
+    (["constants", "--dims", "2,2,2", "--omega", "1e200,1e200", "--X", "1", "--Y", "1"], ["--omega", "overflow"]),
+    (["constants", "--dims", _deep(258, "2"), "--omega", _deep(257, "1"), "--X", "1", "--Y", "1"], ["--dims", "256"]),
+    (["bound", "--lemma", "bounded-signal", "--rhs", "9**9**9**9"], ["--rhs", "100", "exponent"]),
+    (["bound", "--lemma", "bounded-signal", "--rhs", "G*10**400"], ["--rhs", "100"]),
+    (["bound", "--lemma", "bounded-signal", "--rhs", "+".join(["G"] * 600)], ["--rhs", "characters", "1000"]),
+    (["bound", "--lemma", "bounded-signal", "--rhs", "+".join(["G"] * 300)], ["--rhs", "more than 200"]),
+    (["bound", "--lemma", "bounded-signal", "--rhs", "sqrt(" * 40 + "G" + ")" * 40], ["--rhs", "nested"]),
+    (["bound", "--lemma", "bounded-signal", "--rhs", "G if X else Y"], ["--rhs", "may only use"]),
+    (["bound", "--lemma", "bounded-signal", "--rhs", "G", "--budget", "1e9"], ["--budget", "limit"]),
+    (["bound", "--lemma", "bounded-signal", "--rhs", "G", "--budget", "inf"], ["--budget", "finite"]),
+    (["bound", "--lemma", "bounded-signal", "--rhs", "G", "--witness", ""], ["--witness", "empty"]),
+    (["tightness", "--lemma", "bounded-signal", "--budget", "1e12"], ["--budget", "limit"]),
+    (["theorem", "--id", "sync-convergence", "--rhs", "9**9**9**9"], ["--rhs", "100"]),
+    (["theorem", "--id", "sync-convergence", "--budget", "1e300"], ["--budget", "limit"]),
+    (["run", "--out", ""], ["--out", "empty"]),
+    (["run", "--out", "."], ["--out", "current directory"]),
+    (["experiment", "figure4", "--out", ""], ["--out", "empty"]),
+    (SIMULATE + ["--micro-batch-size", "1000000000"], ["--micro-batch-size", "memory", "limit"]),
+    (SIMULATE + ["--replicas", "100000000"], ["--replicas", "memory", "limit"]),
+    (_with(["--schedule", "sp", "--mini-batch", "1000000000000"]), ["--mini-batch", "limit"]),
+    (SIMULATE + ["--dims", "100000,100000,10"], ["--dims", "memory"]),
+    (SIMULATE + ["--samples", "1000000000"], ["--samples", "memory"]),
+    (_with(["--updates", "100000000"]), ["--updates", "limit"]),
+    (SIMULATE + ["--out", ""], ["--out", "empty"]),
+    (_with(["--device", "ald", "--tau", "inf"]), ["--tau", "finite"]),
+]
+
+
+@pytest.mark.parametrize(("arguments", "names"), HELD_OUT, ids=lambda value: " ".join(value)[:60] if isinstance(value, list) else None)
+def test_held_out_bad_inputs_are_refused_before_any_work(capsys, tmp_path, monkeypatch, arguments, names):
+    """Each is exit 2 with one line naming the flag and the limit or rule, and nothing is
+    written (the alarm fails the test instead of hanging if the work starts)."""
+    monkeypatch.chdir(tmp_path)
+    figure = tmp_path / "grid.png"
+    arguments = [str(figure) if a == "FIGURE" else a for a in arguments]
+    with bounded():
+        assert_one_line_error(*run_main(capsys, arguments), *names)
+    assert not figure.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [], "nothing written before the refusal"
+
+
+def test_deep_networks_work_in_constants(capsys):
+    """M = 64 (the recursion is numerical; the old symbolic expansion was exponential in M)."""
+    layers = 64
+    with bounded():
+        code, out, err = run_main(capsys, ["constants", "--dims", _deep(layers + 1, "3"), "--omega", _deep(layers, "0.9"), "--X", "1", "--Y", "1", "--json"])
+    assert code == 0 and err == ""
+    report = json.loads(out)
+    assert len(report["A"]) == len(report["Delta"]) == layers and np.isfinite(report["L"])
+    assert report["A"][-1] == pytest.approx(0.9 ** (layers - 1), rel=1e-12)  # A_{M-1} = X (L_φ ω)^{M-1}
+
+
+def test_deep_networks_work_in_schedule_and_simulate(capsys, tmp_path):
+    with bounded():
+        code, out, err = run_main(capsys, ["schedule", "--schedule", "ap", "--stages", "64", "--micro-batches", "8", "--json"])
+        assert code == 0 and json.loads(out)["stages"] == 64
+        code, out, err = run_main(capsys, _with(["--dims", _deep(65, "2")]) + ["--out", str(tmp_path / "out"), "--json"])
+    assert code == 0 and err == ""
+    assert len(json.loads(out)["fwd_delay_max"]) == 64
+
+
+@pytest.mark.parametrize("name", ["empty", "npy"])
+def test_simulate_data_that_is_not_an_npz_archive(capsys, tmp_path, name):
+    path = tmp_path / ("data.npz" if name == "empty" else "data.npy")
+    if name == "empty":
+        path.write_bytes(b"")
+    else:
+        np.save(path, np.zeros((10, 6)))
+    out = tmp_path / "out"
+    with bounded():
+        assert_one_line_error(*run_main(capsys, SIMULATE + ["--data", str(path), "--out", str(out)]), "--data", path.name, "empty" if name == "empty" else ".npy")
+    assert nothing_written(out)
+
+
+# ----- damaged witnesses for replay ---------------------------------------------------------
+
+
+def _witness_arrays(lemma_id: str, seed: int = 0) -> dict[str, np.ndarray]:
+    """A valid witness of `lemma_id` (finite τ, and nonzero delays for a delay lemma), drawn
+    as the adversarial search draws its instances."""
+    from proofs_check.instances import instance_arrays, select
+    from proofs_check.library import get_lemma
+
+    lemma = get_lemma(lemma_id)
+    for attempt in range(100):
+        rng = np.random.default_rng([seed, attempt])
+        structure = lemma.draw_structure(rng, max_layers=2, max_width=3)
+        if math.isfinite(structure.tau) and (not lemma.delay_window or any(structure.delays)) and structure.layers == 2:
+            parameters = {name: rng.uniform(-1, 1, size=(1,) + shape) for name, shape in lemma.search_parameters(structure)}
+            return instance_arrays(select(lemma.search_instance(structure, parameters), 0))
+    raise AssertionError("no structure drawn")
+
+
+def _damaged(arrays: dict, **changes) -> dict:
+    damaged = {key: value for key, value in arrays.items() if changes.get(key, 0) is not None}
+    damaged.update({key: value for key, value in changes.items() if value is not None})
+    return damaged
+
+
+DAMAGED_WITNESSES = [
+    # (name, lemma, change to the arrays, names the message must hold)
+    ("wrong-shape", "signal-delay", lambda a: _damaged(a, weights_2=np.zeros((3, a["weights_1"].shape[0] + 1))), ["weights_2", "columns"]),
+    ("inputs-shape", "analog-increment", lambda a: _damaged(a, inputs=np.zeros(5)), ["'inputs'", "shape"]),
+    ("unknown-activation", "signal-delay", lambda a: _damaged(a, activation=np.array("relu")), ["activation", "'relu'", "tanh"]),
+    ("unknown-loss", "signal-delay", lambda a: _damaged(a, loss=np.array("hinge")), ["loss", "'hinge'", "squared"]),
+    ("missing-inputs", "signal-delay", lambda a: _damaged(a, inputs=None), ["missing", "inputs"]),
+    ("missing-weights", "analog-increment", lambda a: _damaged(a, weights_1=None, weights_2=None), ["missing", "weights_1"]),
+    ("delay-outside-history", "signal-delay", lambda a: _damaged(a, forward_delays=np.array([a["history_1"].shape[0], 0])), ["forward_delays", "history"]),
+    ("negative-delay", "signal-delay", lambda a: _damaged(a, backward_delays=np.array([-1, 0])), ["backward_delays"]),
+    ("history-shape", "signal-delay", lambda a: _damaged(a, history_2=np.zeros((1, 2, 2, 2))), ["history_2", "shape"]),
+    ("negative-tau", "analog-increment", lambda a: _damaged(a, tau=np.array(-1.0)), ["tau", "> 0"]),
+    ("negative-tau-delay", "signal-delay", lambda a: _damaged(a, tau=np.array(-1.0)), ["tau", "> 0"]),
+    ("negative-alpha", "analog-increment", lambda a: _damaged(a, alpha=np.array(-0.1)), ["alpha", ">= 0"]),
+    ("text-for-number", "analog-increment", lambda a: _damaged(a, alpha=np.array("fast")), ["'alpha'", "numeric"]),
+    ("update-shape", "analog-increment", lambda a: _damaged(a, forward_weights_1=np.zeros((7, 7))), ["forward_weights_1", "shape"]),
+    ("history-layers", "signal-delay", lambda a: _damaged(a, history_2=None), ["history", "layers"]),
+    ("outside-assumptions", "analog-increment", lambda a: _damaged(a, tau=np.array(1e-6)), ["outside the assumptions", "analog-increment"]),
+]
+
+
+@pytest.mark.parametrize(("name", "lemma", "change", "names"), DAMAGED_WITNESSES, ids=[case[0] for case in DAMAGED_WITNESSES])
+def test_replay_of_a_damaged_witness_is_exit_2_naming_the_file(capsys, tmp_path, name, lemma, change, names):
+    valid = tmp_path / "valid.npz"
+    np.savez(valid, **_witness_arrays(lemma))
+    with bounded():
+        code, out, err = run_main(capsys, ["replay", str(valid), "--json"])
+    assert code in (0, 1) and json.loads(out)["status"] in ("holds", "violated"), "the undamaged witness replays"
+    path = tmp_path / f"{name}.npz"
+    np.savez(path, **change(_witness_arrays(lemma)))
+    with bounded():
+        assert_one_line_error(*run_main(capsys, ["replay", str(path)]), str(path), *names)
+
+
+@pytest.mark.parametrize("content", ["empty", "text", "npy", "missing"])
+def test_replay_of_a_file_that_is_not_a_witness(capsys, tmp_path, content):
+    path = tmp_path / ("w.npy" if content == "npy" else "w.npz")
+    if content == "empty":
+        path.write_bytes(b"")
+    elif content == "text":
+        path.write_text("not a witness")
+    elif content == "npy":
+        np.save(path, np.zeros(3))
+    with bounded():
+        assert_one_line_error(*run_main(capsys, ["replay", str(path)]), "witness", path.name)
+
+
+@pytest.mark.parametrize("lemma", ["signal-delay", "analog-increment", "bounded-signal"])
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_replay_of_a_non_finite_witness_is_the_error_verdict(capsys, tmp_path, lemma, value):
+    """MODEL.md: a NaN or infinite input is `error` (exit 1), never holds, never evaluated
+    (the SVD of a NaN matrix used to raise LinAlgError)."""
+    arrays = _witness_arrays(lemma)
+    weights = arrays["weights_1"].copy()
+    weights.flat[0] = value
+    path = tmp_path / "nan.npz"
+    np.savez(path, **_damaged(arrays, weights_1=weights))
+    with bounded():
+        code, out, err = run_main(capsys, ["replay", str(path), "--json"])
+    assert code == 1 and err == ""
+    report = json.loads(out)
+    assert report["status"] == "error" and report["parts"][0]["part"].startswith("non-finite input")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "names"),
+    [
+        (["schedule", "--schedule", "ap", "--stages", "1000000"], ["--stages", "limit"]),
+        (["bound", "--lemma", "bounded-signal", "--rhs", "9**9**9**9"], ["--rhs", "100"]),
+        (SIMULATE + ["--micro-batch-size", "1000000000"], ["--micro-batch-size", "memory"]),
+    ],
+)
+def test_held_out_bad_inputs_through_a_real_process(tmp_path, arguments, names):
+    """The exit status and the one line the user sees, from a real interpreter (bounded by
+    the timeout: these used to hang or be killed)."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "proofs_check", *arguments],
+        capture_output=True, text=True, cwd=tmp_path, timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert_one_line_error(completed.returncode, completed.stdout, completed.stderr, *names)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_every_limit_is_documented():
+    """docs/cli.md's Limits table has a row per field of proofs_check.limits.Limits, with its value."""
+    from dataclasses import fields
+
+    from proofs_check.limits import LIMITS, Limits
+
+    section = (ROOT / "docs" / "cli.md").read_text().split("\n## Limits\n", 1)[1].split("\n## ", 1)[0]
+    rows = {line.split("|")[1].strip(): line for line in section.splitlines() if line.startswith("| `")}
+    assert set(rows) == {f"`{field.name}`" for field in fields(Limits)}
+    for field in fields(Limits):
+        assert str(int(getattr(LIMITS, field.name))) in rows[f"`{field.name}`"], field.name
+
+
+@pytest.mark.parametrize("lemma", ["bounded-signal", "objective-smoothness", "signal-stability"])
+def test_deep_networks_work_in_replay(capsys, tmp_path, lemma):
+    """A 64-layer witness replays (the lemmas evaluate numerically; no recursion limit)."""
+    from proofs_check.instances import Instance, instance_bytes
+
+    rng = np.random.default_rng(64)
+    weights = tuple(rng.uniform(-0.5, 0.5, (2, 2)) for _ in range(64))
+    moved = {"forward_weights": tuple(w + 0.01 for w in weights), "backward_weights": tuple(w - 0.01 for w in weights)}
+    fields = {} if lemma == "bounded-signal" else moved if lemma == "signal-stability" else {"forward_weights": moved["forward_weights"]}
+    path = tmp_path / "deep.npz"
+    path.write_bytes(instance_bytes(Instance(lemma, "tanh", "squared", weights, rng.standard_normal((1, 2)), rng.standard_normal((1, 2)), **fields)))
+    with bounded():
+        code, out, err = run_main(capsys, ["replay", str(path), "--json"])
+    assert code == 0 and err == "" and json.loads(out)["status"] == "holds"

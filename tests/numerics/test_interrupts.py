@@ -1,0 +1,172 @@
+"""Signals and partial results: Ctrl-C (SIGINT) is exit 130 and SIGTERM exit 143 with one
+line and no traceback; `--out` of `run` and `experiment` holds one complete run, the old
+or the new one, even when the process is killed while writing (proofs_check.atomic)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from proofs_check.atomic import atomic_directory
+
+ROOT = Path(__file__).resolve().parents[2]
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+READY = "ready"
+# Imports first, then a line on stdout, then the command: a signal sent after the line
+# reaches the command while it works.
+LAUNCHER = f"import sys; from proofs_check.cli import main; print({READY!r}, flush=True); sys.exit(main(sys.argv[1:]))"
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # a runner may start tests with SIGINT ignored
+
+
+def _start(arguments, cwd: Path) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [sys.executable, "-c", LAUNCHER, *arguments], cwd=cwd, env=ENV, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_default_sigint,
+    )
+    assert process.stdout.readline().strip() == READY
+    return process
+
+
+def _tree(directory: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(directory)): path.read_bytes() for path in sorted(directory.rglob("*")) if path.is_file()}
+
+
+def _leftovers(parent: Path, name: str) -> list[str]:
+    return sorted(entry.name for entry in parent.iterdir() if entry.name.startswith(f".{name}."))
+
+
+# ----- the helper ----------------------------------------------------------------------------
+
+
+def test_atomic_directory_replaces_the_owned_entries_and_keeps_the_others(tmp_path):
+    out = tmp_path / "results"
+    with atomic_directory(out, ("report.json", "tables")) as staging:
+        assert staging.parent == tmp_path and not out.exists(), "built beside --out, installed only at the end"
+        (staging / "report.json").write_text("first")
+        (staging / "tables").mkdir()
+        (staging / "tables" / "old.tex").write_text("old table")
+    (out / "experiments").mkdir()
+    (out / "experiments" / "rates.json").write_text("{}")
+    with atomic_directory(out, ("report.json", "tables")) as staging:
+        (staging / "report.json").write_text("second")
+    assert _tree(out) == {"report.json": b"second", "experiments/rates.json": b"{}"}, "owned entries replaced as a set, others kept"
+    assert _leftovers(tmp_path, "results") == []
+
+
+@pytest.mark.parametrize("interruption", [KeyboardInterrupt, RuntimeError, OSError])
+def test_an_interrupted_build_leaves_out_untouched(tmp_path, interruption):
+    out = tmp_path / "results"
+    out.mkdir()
+    (out / "report.json").write_text("old")
+    with pytest.raises(Exception if interruption is OSError else interruption):  # OSError → UsageError
+        with atomic_directory(out, ("report.json",)) as staging:
+            (staging / "report.json").write_text("new, incomplete")
+            raise interruption("stop")
+    assert _tree(out) == {"report.json": b"old"}
+    assert _leftovers(tmp_path, "results") == []
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from proofs_check.atomic import atomic_directory
+    out, generation = Path(sys.argv[1]), sys.argv[2]
+    names = [f"file{i:02d}.txt" for i in range(20)]
+    with atomic_directory(out, names) as staging:
+        for i, name in enumerate(names):
+            (staging / name).write_text(generation)
+            print(i, flush=True)
+            time.sleep(0.02)
+    print("done", flush=True)
+    """
+)
+
+
+@pytest.mark.parametrize("kill_after", [0, 11, "done"])
+def test_a_writer_killed_at_any_point_leaves_one_complete_generation(tmp_path, kill_after):
+    out = tmp_path / "out"
+    subprocess.run([sys.executable, "-c", WRITER, str(out), "old"], env=ENV, check=True, timeout=60, capture_output=True)
+    before = _tree(out)
+    with subprocess.Popen([sys.executable, "-c", WRITER, str(out), "new"], env=ENV, text=True, stdout=subprocess.PIPE) as process:
+        try:
+            for line in process.stdout:
+                if line.strip() == str(kill_after):
+                    break
+        finally:
+            process.kill()
+            process.wait(timeout=60)
+    after = _tree(out)
+    assert sorted(after) == sorted(before)
+    generations = set(after.values())
+    assert generations == ({b"new"} if kill_after == "done" else {b"old"}), "never a mix"
+    subprocess.run([sys.executable, "-c", WRITER, str(out), "third"], env=ENV, check=True, timeout=60, capture_output=True)
+    assert set(_tree(out).values()) == {b"third"}
+    assert _leftovers(tmp_path, "out") == [], "the next run removes what the killed one left"
+
+
+# ----- real commands ------------------------------------------------------------------------
+
+
+SIGINT = (signal.SIGINT, 130, "SIGINT")
+SIGTERM = (signal.SIGTERM, 143, "SIGTERM")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "sent", "code", "name"),
+    [
+        (["tightness", "--lemma", "all", "--budget", "1000"], *SIGINT),
+        (["schedule", "--schedule", "single", "--stages", "60", "--micro-batches", "400"], *SIGTERM),
+        (["run", "--quick", "--out", "OUT"], *SIGINT),
+        (["run", "--quick", "--out", "OUT"], *SIGTERM),
+    ],
+    ids=["tightness-SIGINT", "schedule-SIGTERM", "run-SIGINT", "run-SIGTERM"],
+)
+def test_a_signal_ends_a_command_with_one_line(tmp_path, arguments, sent, code, name):
+    out = tmp_path / "results"
+    out.mkdir()
+    (out / "report.json").write_text('{"old": true}')
+    arguments = [str(out) if a == "OUT" else a for a in arguments]
+    with _start(arguments, tmp_path) as process:
+        time.sleep(1.0)  # well inside the work (each command above takes far longer)
+        process.send_signal(sent)
+        stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == code, stderr
+    assert stderr.count("\n") == 1 and "Traceback" not in stderr and name in stderr, stderr
+    assert stderr.startswith(f"proofs_check {arguments[0]}: interrupted")
+    assert _tree(out) == {"report.json": b'{"old": true}'}, "--out untouched"
+    assert _leftovers(tmp_path, "results") == []
+
+
+@pytest.mark.slow
+def test_run_killed_while_writing_leaves_out_untouched_or_complete(tmp_path):
+    """A complete `run --quick`, then runs SIGKILLed when their temporary directory appears
+    and a little later: --out holds the file list of a complete run each time."""
+    out = tmp_path / "results"
+    subprocess.run([sys.executable, "-m", "proofs_check", "run", "--quick", "--out", str(out)], env=ENV, cwd=tmp_path, timeout=600, capture_output=True)
+    complete = sorted(_tree(out))
+    assert "report.json" in complete and any(name.startswith("figures/") for name in complete)
+    for delay in (0.0, 0.5):
+        with subprocess.Popen([sys.executable, "-m", "proofs_check", "run", "--quick", "--out", str(out)], env=ENV, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as process:
+            try:
+                deadline = time.monotonic() + 600
+                while not any(name.startswith(".results.partial-") for name in os.listdir(tmp_path)) and process.poll() is None:
+                    assert time.monotonic() < deadline
+                    time.sleep(0.005)
+                time.sleep(delay)
+            finally:
+                process.kill()
+                process.wait(timeout=60)
+        assert sorted(_tree(out)) == complete
+        json.loads((out / "report.json").read_text())
