@@ -11,7 +11,7 @@ from pathlib import Path
 from numerics.schedules import SCHEDULE_NAMES, build_schedule
 from proofs_check.arguments import positive_int
 from proofs_check.errors import UsageError
-from proofs_check.output import Column, print_json, print_table, write_figure
+from proofs_check.output import FIGURE_FORMATS, Column, print_json, print_table, write_figure
 from proofs_check.schedule_summary import schedule_summary
 
 
@@ -20,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stages", required=True, type=positive_int, help="M, the number of stages (layers)")
     parser.add_argument("--micro-batches", type=positive_int, help="J, micro-batches in total (default: one mini-batch)")
     parser.add_argument("--mini-batch", type=positive_int, default=4, help="B, micro-batches per update for single/wop/sp (default 4)")
-    parser.add_argument("--figure", type=Path, help="draw the stage × slot grid to this PNG file")
+    parser.add_argument("--figure", type=Path, help="draw the stage × slot grid to this .png or .pdf file")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -29,8 +29,8 @@ def run(arguments: argparse.Namespace) -> int:
     micro_batches = arguments.micro_batches or mini_batch
     if micro_batches % mini_batch:
         raise UsageError(f"--micro-batches must be a multiple of --mini-batch ({mini_batch}), got {micro_batches}")
-    if arguments.figure is not None and arguments.figure.suffix.lower() != ".png":
-        raise UsageError(f"--figure must name a .png file, got {arguments.figure}")
+    if arguments.figure is not None and arguments.figure.suffix.lower().lstrip(".") not in FIGURE_FORMATS:
+        raise UsageError(f"--figure must name a {' or '.join('.' + kind for kind in FIGURE_FORMATS)} file, got {arguments.figure}")
     record = build_schedule(arguments.schedule, arguments.stages, micro_batches, mini_batch)
     summary = schedule_summary(record)
     if arguments.figure is not None:

@@ -450,13 +450,13 @@ def _pm(summary: dict, digits_after: int = 3, scale: float = 1.0) -> str:
         return "not reached"
     mean = summary["mean"] * scale
     mean = 0.0 if round(mean, digits_after) == 0 else mean  # no "-0.00"
-    text = f"${mean:.{digits_after}f} \\pm {summary['std'] * scale:.{digits_after}f}$"
+    spread = f"$\\pm {summary['std'] * scale:.{digits_after}f}$"
     if summary["missing"]:
-        text += f" ({summary['count']}/{summary['count'] + summary['missing']})"
-    return text
+        spread += f" ({summary['count']}/{summary['count'] + summary['missing']})"
+    return latex.over(f"${mean:.{digits_after}f}$", spread)
 
 
-_SHORT = {"single": "single", "wop": "WOP", "sp": "SP", "ap": "AP", CONTROL: "control (no delay)"}
+_SHORT = {"single": "single", "wop": "WOP", "sp": "SP", "ap": "AP", CONTROL: "control"}
 
 
 def accuracy_table(summary: dict) -> str:
@@ -465,11 +465,11 @@ def accuracy_table(summary: dict) -> str:
     main = config["main_stages"]
     body = []
     for device in DEVICES:
+        body.append(latex.escape(DEVICE_LABELS[device]))
         for schedule in RUNS:
             row = find(summary["runs"], stages=main, schedule=schedule, device=device)
             body.append(
                 [
-                    latex.escape(device if device == "digital" else "ALD"),
                     latex.escape(_SHORT[schedule]),
                     _pm(row["final_accuracy_summary"]),
                     _pm(row["final_test_loss_summary"]),
@@ -486,8 +486,8 @@ def accuracy_table(summary: dict) -> str:
         f"AP without delays) update per micro-batch with $\\alpha={config['learning_rate']}$, "
         f"the others per mini-batch of $B={config['mini_batch']}$ with $B\\alpha$; ALD $\\tau={config['tau']}$."
     )
-    text = latex.table(["device", "schedule", "final accuracy", "test loss", "epochs to target", "slots to target", "total slots"], body, caption, "tab:figure4-accuracy", "llrrrrr")
-    return text.replace("\\centering\n", "\\centering\n\\footnotesize\n", 1)
+    header = ["schedule", latex.head("final", "accuracy"), latex.head("test", "loss"), latex.head("epochs", "to target"), latex.head("slots", "to target"), latex.head("total", "slots")]
+    return latex.table(header, body, caption, "tab:figure4-accuracy", "lrrrrr", size="small")
 
 
 def speed_up_table(summary: dict) -> str:
@@ -498,19 +498,19 @@ def speed_up_table(summary: dict) -> str:
         cells = [latex.number(int(stages))]
         for schedule in ("wop", "sp", "ap"):
             row = find(summary["throughput"], stages=stages, schedule=schedule)
-            cells.append(f"${row['speed_up']:.3f}$ / ${row['closed_form']:.3f}$")
+            cells.append(latex.over(f"${row['speed_up']:.3f}$", f"(${row['closed_form']:.3f}$)"))
         for device in DEVICES:
             cells.append(_pm(find(summary["time_to_accuracy"], stages=stages, schedule="ap", device=device)["summary"], 2))
         body.append(cells)
-    header = ["$M$", "WOP thr. / closed", "SP thr. / closed", "AP thr. / closed", "AP t.t.a. (digital)", "AP t.t.a. (ALD)"]
+    header = ["$M$"] + [latex.head(f"{name} thr.", "(closed)") for name in ("WOP", "SP", "AP")] + [latex.head("AP t.t.a.", "(digital)"), latex.head("AP t.t.a.", "(ALD)")]
     caption = (
         "Speed-up over the single device. Throughput (thr.): single-device slots per micro-batch over the "
-        "schedule's, both from the scheduler's records of the runs, beside the closed forms $1$ (WOP), "
+        "schedule's, both from the scheduler's records of the runs, above the closed forms (in parentheses) $1$ (WOP), "
         r"$MB/(B+M-1)$ (SP) and $M$ (AP, $J\to\infty$) of MODEL.md \S3. "
         f"Time to accuracy (t.t.a.): single-device slots to {config['target']:.2f} test accuracy over AP's, per seed "
         r"(mean $\pm$ sample std over seeds). WOP's and SP's equal their throughput speed-ups exactly, since they compute the single device's iterates."
     )
-    return latex.table(header, body, caption, "tab:figure4-speed-up", "rrrrrr")
+    return latex.table(header, body, caption, "tab:figure4-speed-up", "rrrrrr", size="small")
 
 
 def gaps_table(summary: dict) -> str:
@@ -528,11 +528,10 @@ def gaps_table(summary: dict) -> str:
             for device in DEVICES:
                 cells.append(_pm(rows[device][key], digits_after, scale=scale))
         body.append(cells)
-    header = ["$M$", "AP$-$SP (dig.)", "AP$-$SP (ALD)", "AP$-$ctrl (dig.)", "AP$-$ctrl (ALD)", "epochs AP$-$ctrl (dig.)", "epochs AP$-$ctrl (ALD)"]
+    header = ["$M$"] + [latex.head(what, f"({device})") for what in ("AP$-$SP", "AP$-$ctrl", "epochs AP$-$ctrl") for device in ("dig.", "ALD")]
     caption = (
         "What AP costs per epoch: final test accuracy of AP minus SP and of AP minus the control (per-micro-batch updates "
         r"without delay, so the difference is what staleness costs), in percentage points, and the difference in epochs to "
         f"{config['target']:.2f} test accuracy between AP and the control; per seed, mean $\\pm$ sample std over {config['seeds']} seeds."
     )
-    text = latex.table(header, body, caption, "tab:figure4-gaps", "rrrrrrr")
-    return text.replace("\\centering\n", "\\centering\n\\small\n", 1)
+    return latex.table(header, body, caption, "tab:figure4-gaps", "rrrrrrr", size="small", column_separation="4pt")
