@@ -1,8 +1,8 @@
 """Figures for papers (matplotlib, no pyplot state): schedule grids and ratio distributions.
 
-Sizes are set for a paper: a single-column figure is 3.3 in wide with 7–8 pt text, so it
-is readable at that width without scaling; a schedule too long for one column takes a
-two-column width (6.9 in). `proofs_check.output.write_figure` saves them as PNG or PDF.
+Sizes are set for a paper: a single-column figure is 3.3 in wide (with its padding) with
+7–8 pt text, so it is readable at that width without scaling; a schedule too long for one
+column, and a grid of panels, takes a two-column width (6.9 in). `proofs_check.output.write_figure` saves them as PNG or PDF.
 """
 
 from __future__ import annotations
@@ -11,15 +11,14 @@ import math
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
 from numerics.schedules import BACKWARD, ScheduleRecord
 
-SINGLE_COLUMN = 3.3
-"""Width of a single-column figure, inches."""
-DOUBLE_COLUMN = 6.9
-"""Width of a figure spanning two columns, inches."""
+SINGLE_COLUMN = 3.1
+"""Width of a single-column figure, inches (3.3 in on the page with the 0.1 in padding it is saved with)."""
+DOUBLE_COLUMN = 6.7
+"""Width of a figure spanning two columns, inches (6.9 in with the padding)."""
 FONT_SIZE = 7.5
 """Text size of labels and ticks, points (at the figure's own width)."""
 

@@ -13,7 +13,7 @@ from theory import complexity as theory_complexity
 from theory import schedules as closed_forms
 from theory import symbols as S
 
-_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}", "\\": r"\textbackslash{}"}
+_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}", "\\": r"\textbackslash{}", "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}"}
 
 
 _UNICODE = {
@@ -71,8 +71,8 @@ NEAR_ONE = 1e-3
 def ratio(value: float | None, digits: int = 4) -> str:
     """An lhs/rhs ratio whose rounding never hides a verdict: a ratio closer to 1 than 10^-3
     prints as $1 + d$ or $1 - d$ (d to 2 significant digits, never 0), so 1.0006 is never "1"
-    and 0.9999999 never "1"; exactly 1 prints as 1; otherwise `digits` significant digits
-    (which cannot round across 1 at a distance of 10^-3 or more)."""
+    and 0.9999999 never "1"; exactly 1 prints as 1; otherwise `digits` significant digits, or
+    more where fewer would round onto or across 1."""
     if value is None or not math.isfinite(value):
         return number(value)
     if value == 1.0:
@@ -80,6 +80,8 @@ def ratio(value: float | None, digits: int = 4) -> str:
     distance = value - 1.0
     if abs(distance) < NEAR_ONE:
         return f"$1 {'+' if distance > 0 else '-'} {_scientific(abs(distance), 2)}$"
+    while digits < 17 and _side_of_one(float(f"{value:.{digits}g}")) != _side_of_one(value):
+        digits += 1  # so few digits would round onto or across 1: show more
     return number(float(value), digits)
 
 
@@ -94,6 +96,10 @@ _MATH = {
 _OPERATOR_SUBSCRIPTS = {"max": r"\max", "min": r"\min", "inf": r"\infty"}
 _OPERATORS = {"max": r"\max", "min": r"\min", "log": r"\log", "exp": r"\exp", "sqrt": r"\sqrt"}
 _WORD = re.compile(r"[A-Za-z]{2,}(?:'[A-Za-z]+)*|a(?![_^A-Za-z\u0303])")
+
+
+def _side_of_one(value: float) -> int:
+    return (value > 1) - (value < 1)
 
 
 def notation(text: str) -> str:
@@ -141,10 +147,12 @@ def notation(text: str) -> str:
             raise ValueError(f"no LaTeX for {character!r} in {text!r}")
         index += 1
     segments: list[list] = []  # [kind, LaTeX]; neutral pieces join the segment before them
-    for kind, latex_text in pieces:
-        if kind == "neutral":
-            kind = segments[-1][0] if segments else "text"
-        if segments and segments[-1][0] == kind:
+    for position, (kind, latex_text) in enumerate(pieces):
+        if kind == "neutral":  # "(" opens what follows; anything else continues what precedes
+            following = next((k for k, _ in pieces[position + 1:] if k != "neutral"), "text")
+            kind = following if latex_text == "(" else (segments[-1][0] if segments else following)
+        spaced_parenthesis = latex_text == "(" and position > 0 and pieces[position - 1][1] == " "
+        if segments and segments[-1][0] == kind and not spaced_parenthesis:
             segments[-1][1] += latex_text
         else:
             segments.append([kind, latex_text])
@@ -358,27 +366,42 @@ THEOREM_LHS = r"\frac{1}{K}\sum_{k<K}\|\nabla f(W^{(k)})\|^2"
 
 
 def variants_table(lemma_variants: Sequence[dict], theorem_variants: Sequence[dict] = ()) -> str:
-    """Every deliberately false variant, grouped by lemma (then theorem): the false inequality
-    (its kind, then its formula), how it was refuted (on a simulator trace, by adversarial
-    search, or by simulation at some K) and the largest lhs/rhs found."""
+    """Every deliberately false variant, grouped by lemma, then (a second table, so that each
+    fits a page) by theorem: the false inequality (its kind, then its formula), how it was
+    refuted (on a simulator trace, by adversarial search, or by simulation at some K) and
+    the largest lhs/rhs found."""
     body: list = []
     for lemma in dict.fromkeys(row["lemma"] for row in lemma_variants):
         body.append(rf"\texttt{{{escape(lemma)}}}")
         for row in (row for row in lemma_variants if row["lemma"] == lemma):
             refuted_by = {"trace": "trace", "adversarial search": "search"}.get(row["refuted_by"], row["refuted_by"]) if row["refuted"] else "not refuted"
             body.append([rf"\emph{{{notation(row['kind'])}}}: {notation(row['name'])}", escape(refuted_by), ratio(row["ratio"], 3)])
+    columns = r">{\raggedright\arraybackslash}p{0.6\textwidth}lr"
+    text = table(
+        ["false inequality", "refuted by", "ratio"],
+        body,
+        "Falsification power: deliberately false variants of the lemmas, how the engine refuted each "
+        "(on a simulator trace or by adversarial search) and the largest "
+        r"$\mathrm{lhs}/\mathrm{rhs}$ it found (above 1: refuted; a ratio within $10^{-3}$ of 1 is shown as $1 \pm d$).",
+        "tab:falsification",
+        columns,
+        size="small",
+    )
+    if not theorem_variants:
+        return text
+    body = []
     for theorem in dict.fromkeys(row["theorem"] for row in theorem_variants):
-        body.append(rf"\texttt{{{escape(theorem)}}}: $\mathrm{{lhs}} = {THEOREM_LHS}$")
+        body.append(rf"\texttt{{{escape(theorem)}}}")
         for row in (row for row in theorem_variants if row["theorem"] == theorem):
             how = stacked("simulation", f"$K={row['K']}$") if row["refuted"] else "not refuted"
             body.append([rf"\emph{{{escape(row['name'])}}}: $\mathrm{{lhs}} \le {_theorem_expression(row['expression'])}$", how, ratio(row["ratio"], 3)])
-    return table(
+    return text + "\n" + table(
         ["false inequality", "refuted by", "ratio"],
         body,
-        "Falsification power: deliberately false variants of the lemmas and theorems, how the engine refuted each "
-        "(on a simulator trace, by adversarial search, or by simulation over seeds at the $K$ given) and the largest "
-        r"$\mathrm{lhs}/\mathrm{rhs}$ it found (above 1: refuted; a ratio within $10^{-3}$ of 1 is shown as $1 \pm d$).",
-        "tab:falsification",
-        r">{\raggedright\arraybackslash}p{0.6\textwidth}lr",
+        r"Falsification power on the convergence theorems: deliberately false right sides for "
+        rf"$\mathrm{{lhs}} = {THEOREM_LHS}$ (MODEL.md \S5), whether simulation over seeds refuted each (at the $K$ given) "
+        r"and the largest $\mathrm{lhs}/\mathrm{rhs}$ over the sweep of $K$.",
+        "tab:falsification-theorems",
+        columns,
         size="small",
     )

@@ -602,34 +602,47 @@ def rate_table(summary: dict) -> str:
     return first + "\n" + second
 
 
+FLOOR_RUNS_PER_TABLE = 2
+"""σ values per floor table: more would not fit one page, so the floor table is split."""
+
+
 def floor_table(summary: dict) -> str:
-    """Per σ and τ: W_max, plateau, excess over digital, the formula, their ratio, the K → ∞ right side."""
-    body = []
-    for run in summary["floor"]:
-        body.append(f"$\\sigma={_sci(run['sigma'])}$ ($\\sigma_n={run['sigma_noise']:g}$)")
-        for row in run["rows"]:
-            body.append(
-                [
-                    f"${_sci(row['tau'])}$",
-                    f"${row['W_max']:.3f}$",
-                    _pm(row["plateau"]),
-                    _pm(row["excess"]),
-                    f"${_sci(row['formula'])}$",
-                    "--" if row["formula_over_excess"] is None else f"${_sci(row['formula_over_excess'])}$",
-                    f"${_sci(row['rhs_limit'])}$",
-                    f"${row['drift']:.3f}$",
-                ]
-            )
+    """Per σ and τ: W_max, plateau, excess over digital, the formula, their ratio, the K → ∞
+    right side; split into tables of FLOOR_RUNS_PER_TABLE values of σ, each fitting a page."""
     task = summary["floor_task"]
-    caption = (
-        f"Asymptotic floor on $M=1$ (ALD, $\\alpha={task['alpha']:.3g}$, {task['updates']} updates, plateau = mean of "
-        r"$\|\nabla f(W^{(k)})\|^2$ over the second half; mean, and below it the sample std, over "
-        f"{summary['config']['floor_seeds']} seeds). Excess: plateau minus digital SGD's with the same noise. "
-        r"Formula: $4\sigma^2W_{\max}^2/(\beta^2\tau^2)$; rhs $K\to\infty$: $24L\alpha\sigma^2/\beta$ + formula. "
-        "Drift: window's first half over its second half."
-    )
     header = [r"$\tau$", r"$W_{\max}$", "plateau", "excess", "formula", latex.head("formula/", "excess"), latex.head("rhs", r"$K\to\infty$"), "drift"]
-    return latex.table(header, body, caption, "tab:floor", "rrrrrrrr", size="small", column_separation="4pt")
+    runs = summary["floor"]
+    tables = []
+    for part, first in enumerate(range(0, len(runs), FLOOR_RUNS_PER_TABLE)):
+        body = []
+        for run in runs[first:first + FLOOR_RUNS_PER_TABLE]:
+            body.append(f"$\\sigma={_sci(run['sigma'])}$ ($\\sigma_n={run['sigma_noise']:g}$)")
+            for row in run["rows"]:
+                body.append(
+                    [
+                        f"${_sci(row['tau'])}$",
+                        f"${row['W_max']:.3f}$",
+                        _pm(row["plateau"]),
+                        _pm(row["excess"]),
+                        f"${_sci(row['formula'])}$",
+                        "--" if row["formula_over_excess"] is None else f"${_sci(row['formula_over_excess'])}$",
+                        f"${_sci(row['rhs_limit'])}$",
+                        f"${row['drift']:.3f}$",
+                    ]
+                )
+        if part == 0:
+            caption = (
+                f"Asymptotic floor on $M=1$ (ALD, $\\alpha={task['alpha']:.3g}$, {task['updates']} updates, plateau = mean of "
+                r"$\|\nabla f(W^{(k)})\|^2$ over the second half; mean, and below it the sample std, over "
+                f"{summary['config']['floor_seeds']} seeds). Excess: plateau minus digital SGD's with the same noise. "
+                r"Formula: $4\sigma^2W_{\max}^2/(\beta^2\tau^2)$; rhs $K\to\infty$: $24L\alpha\sigma^2/\beta$ + formula. "
+                "Drift: window's first half over its second half."
+            )
+        else:
+            caption = r"Asymptotic floor (continued from Table~\ref{tab:floor}): larger $\sigma$."
+        label = "tab:floor" if part == 0 else f"tab:floor-{part + 1}"
+        tables.append(latex.table(header, body, caption, label, "rrrrrrrr", size="small", column_separation="4pt"))
+    return "\n".join(tables)
 
 
 def slope_table(summary: dict) -> str:
