@@ -30,7 +30,18 @@ _TITLES = {
 }
 """Titles of the schedules that have a longer name; any other prints as its id."""
 
-_STYLE = {"font.size": FONT_SIZE, "axes.titlesize": FONT_SIZE, "axes.labelsize": FONT_SIZE, "legend.fontsize": FONT_SIZE - 1, "xtick.labelsize": FONT_SIZE - 0.5, "ytick.labelsize": FONT_SIZE - 0.5}
+def paper_style(size: float = FONT_SIZE):
+    """A matplotlib rc context for figures drawn at their printed size: text of `size` points,
+    legends and ticks a little smaller, thin lines."""
+    from matplotlib import rc_context
+
+    return rc_context(
+        {
+            "font.size": size, "axes.titlesize": size, "axes.labelsize": size, "legend.fontsize": size - 1,
+            "legend.title_fontsize": size - 1, "xtick.labelsize": size - 0.5, "ytick.labelsize": size - 0.5,
+            "lines.markersize": 4, "axes.linewidth": 0.6,
+        }
+    )
 
 
 def _palette(count: int) -> list[tuple]:
@@ -46,9 +57,7 @@ def schedule_grid(record: ScheduleRecord, axes=None) -> Figure:
     forward operations solid, backward hatched, idle white, a black triangle where an update
     is applied at the end of a slot (device 1 at the bottom). Single-column width up to 24
     slots, two-column width beyond, with a height that keeps the rows readable."""
-    from matplotlib import rc_context
-
-    with rc_context(_STYLE):
+    with paper_style():
         return _schedule_grid(record, axes)
 
 
@@ -120,9 +129,7 @@ def ratio_distributions(ratios: dict[str, np.ndarray], statuses: dict[str, str])
     """Histogram of log10(lhs/rhs) per lemma (two columns, single-column width): the bound
     lhs = rhs as a red line at exactly 1 on a bin edge, bins closed on the right so a ratio
     of 1 counts left of the line, entries with lhs = 0 stated in the panel."""
-    from matplotlib import rc_context
-
-    with rc_context(_STYLE):
+    with paper_style():
         count = len(ratios)
         columns = 2 if count > 1 else 1
         rows = max(1, (count + columns - 1) // columns)

@@ -381,12 +381,22 @@ _MARKERS = {"wop": "s", "sp": "o", "ap": "^"}
 def figure4_figure(summary: dict) -> Figure:
     """Rows: digital SGD, ALD. Columns: test accuracy vs epoch, vs slots (M = main), and the
     speed-up over the single device vs M (throughput: closed forms as lines, measured as
-    hollow markers; time to the target accuracy: mean ± std over seeds as error bars)."""
+    hollow markers; time to the target accuracy: mean ± std over seeds as error bars).
+    Drawn at two-column width (proofs_check.figures.DOUBLE_COLUMN) with paper-sized text."""
+    from proofs_check.figures import DOUBLE_COLUMN, paper_style
+
+    with paper_style(7.0):
+        return _figure4_figure(summary, DOUBLE_COLUMN)
+
+
+def _figure4_figure(summary: dict, width: float) -> Figure:
+    from matplotlib.lines import Line2D
+
     config = summary["config"]
     epochs = np.asarray(summary["checkpoints"]["epochs"])
     stages = np.asarray(config["stages"])
     main = summary["curves"]["stages"]
-    figure = Figure(figsize=(15.5, 8.4), layout="constrained")
+    figure = Figure(figsize=(width, 0.62 * width), layout="constrained")
     grid = figure.subplots(2, 3, squeeze=False)
     for row, device in enumerate(DEVICES):
         by_epoch, by_slot, speed = grid[row]
@@ -396,22 +406,21 @@ def figure4_figure(summary: dict) -> Figure:
             std = np.asarray(curve["accuracy_std"], dtype=float)
             label = SCHEDULE_LABELS[schedule]
             slots = np.asarray(curve["slots"], dtype=float)
+            style = dict(_STYLE[schedule], linewidth=_STYLE[schedule]["linewidth"] * 0.6)
             panels = ((by_epoch, epochs, slice(None)),) if schedule == CONTROL else ((by_epoch, epochs, slice(None)), (by_slot, slots, slots > 0))
             for axes, x, keep in panels:
-                axes.plot(x[keep], mean[keep], label=label, **_STYLE[schedule])
+                axes.plot(x[keep], mean[keep], label=label if axes is by_epoch and row == 0 else None, **style)
                 axes.fill_between(x[keep], (mean - std)[keep], (mean + std)[keep], color=_STYLE[schedule]["color"], alpha=0.12, linewidth=0)
         for axes in (by_epoch, by_slot):
-            axes.axhline(config["target"], color="black", linewidth=0.8, linestyle=":")
+            axes.axhline(config["target"], color="black", linewidth=0.6, linestyle=":")
             axes.set_ylim(0.5, 1.0)
             axes.set_ylabel("test accuracy")
             axes.grid(alpha=0.3)
         by_epoch.set_xlabel("epoch")
         by_slot.set_xscale("log")
-        by_slot.set_xlabel("slots (clock cycles, log scale: a speed-up is a shift)")
-        by_epoch.set_title(f"{DEVICE_LABELS[device]}, M = {main}: accuracy vs epoch", fontsize=10)
-        by_slot.set_title(f"{DEVICE_LABELS[device]}, M = {main}: accuracy vs slots", fontsize=10)
-        by_epoch.legend(fontsize=8, loc="lower right", title="single = WOP = SP per epoch (same iterates)", title_fontsize=7)
-        by_slot.legend(fontsize=8, loc="lower right")
+        by_slot.set_xlabel("slots (clock cycles, log scale)")
+        by_epoch.set_title(f"{DEVICE_LABELS[device]}, M = {main}")
+        by_slot.set_title(f"{DEVICE_LABELS[device]}, M = {main}")
 
         dense = np.linspace(1, stages.max(), 200)
         for schedule in ("wop", "sp", "ap"):
@@ -422,23 +431,34 @@ def figure4_figure(summary: dict) -> Figure:
                 closed = dense * config["mini_batch"] / (config["mini_batch"] + dense - 1)
             else:
                 closed = np.ones_like(dense)
-            speed.plot(dense, closed, color=colour, linewidth=1.0, alpha=0.8, label=f"{schedule.upper()} closed form")
+            speed.plot(dense, closed, color=colour, linewidth=0.8, alpha=0.8)
             measured = [find(summary["throughput"], stages=int(m), schedule=schedule)["speed_up"] for m in stages]
-            speed.plot(stages, measured, linestyle="none", marker=_MARKERS[schedule], markersize=9, markerfacecolor="none", markeredgecolor=colour, label=f"{schedule.upper()} throughput (scheduler)")
+            speed.plot(stages, measured, linestyle="none", marker=_MARKERS[schedule], markersize=5, markerfacecolor="none", markeredgecolor=colour, markeredgewidth=0.7)
             rows = [find(summary["time_to_accuracy"], stages=int(m), schedule=schedule, device=device)["summary"] for m in stages]
             means = np.array([np.nan if r["mean"] is None else r["mean"] for r in rows])
             stds = np.array([0.0 if r["std"] is None else r["std"] for r in rows])
             offset = {"wop": -0.12, "sp": 0.0, "ap": 0.12}[schedule]
-            speed.errorbar(stages + offset, means, yerr=stds, linestyle="none", marker=_MARKERS[schedule], markersize=4, color=colour, capsize=3, label=f"{schedule.upper()} time to {config['target']:.0%} accuracy")
+            speed.errorbar(stages + offset, means, yerr=stds, linestyle="none", marker=_MARKERS[schedule], markersize=2.5, color=colour, capsize=1.5, elinewidth=0.7)
             for m, r, y in zip(stages, rows, means):
                 if r["missing"]:  # not every seed reached the target: say how many did
-                    speed.annotate(f"{r['count']}/{r['count'] + r['missing']} seeds", (m + offset, 0 if np.isnan(y) else y), textcoords="offset points", xytext=(4, -12), fontsize=6, color=colour)
+                    speed.annotate(f"{r['count']}/{r['count'] + r['missing']}", (m + offset, 0 if np.isnan(y) else y), textcoords="offset points", xytext=(3, -8), fontsize=5, color=colour)
         speed.set_xlabel("stages M")
-        speed.set_ylabel("speed-up over the single device")
-        speed.set_title(f"{DEVICE_LABELS[device]}: speed-up vs stages (mean ± std over {config['seeds']} seeds)", fontsize=10)
+        speed.set_ylabel("speed-up over one device")
+        speed.set_title(f"{DEVICE_LABELS[device]}: speed-up ({config['seeds']} seeds)")
         speed.set_xticks(stages)
         speed.grid(alpha=0.3)
-        speed.legend(fontsize=7, loc="upper left")
+        if row == 0:
+            key = [Line2D([], [], color=_STYLE[s]["color"], marker=_MARKERS[s], linestyle="none", label=s.upper()) for s in ("wop", "sp", "ap")]
+            key += [
+                Line2D([], [], color="gray", linewidth=0.8, label="closed form"),
+                Line2D([], [], color="gray", marker="o", markerfacecolor="none", linestyle="none", label="throughput"),
+                Line2D([], [], color="gray", marker="o", markersize=2.5, linestyle="none", label=f"time to {config['target']:.0%} (±std)"),
+            ]
+            speed.legend(handles=key, loc="upper left", ncol=2, fontsize=5.5, handlelength=1.2, columnspacing=0.6, borderpad=0.3, labelspacing=0.3)
+    figure.legend(
+        loc="outside upper center", ncol=len(RUNS), frameon=False, handlelength=2.2, columnspacing=1.0,
+        title=f"schedule (test accuracy at each mini-batch; mean ± std over seeds; dotted: target {config['target']:.2f}; single = WOP = SP per epoch)",
+    )
     return figure
 
 

@@ -484,8 +484,16 @@ _COLOURS = {"sp": "tab:blue", "ap": "tab:red"}
 def rates_figure(summary: dict) -> Figure:
     """(a) the average squared gradient norm vs K (SP, AP; mean ± std over seeds) with the
     theorem's right side, its vanishing part and its floor; (b) the floor vs τ and (c) vs σ:
-    measured excess over digital SGD (filled, mean ± std), raw plateau (hollow), formula (lines)."""
-    figure = Figure(figsize=(16.5, 5.0), layout="constrained")
+    measured excess over digital SGD (filled, mean ± std), raw plateau (hollow), formula (lines).
+    Drawn at two-column width (proofs_check.figures.DOUBLE_COLUMN) with paper-sized text."""
+    from proofs_check.figures import DOUBLE_COLUMN, paper_style
+
+    with paper_style(6.5):
+        return _rates_figure(summary, DOUBLE_COLUMN)
+
+
+def _rates_figure(summary: dict, width: float) -> Figure:
+    figure = Figure(figsize=(width, 0.5 * width), layout="constrained")
     rate_axes, tau_axes, sigma_axes = figure.subplots(1, 3)
     for schedule in SCHEDULES:
         rows = [row for row in summary["rate"] if row["schedule"] == schedule]
@@ -503,9 +511,9 @@ def rates_figure(summary: dict) -> Figure:
     rate_axes.set_xlabel("updates K")
     rate_axes.set_ylabel(r"$\frac{1}{K}\sum_{k<K}\|\nabla f(W^{(k)})\|^2$")
     task = summary["rate_task"]
-    rate_axes.set_title(f"rate: M={len(task['dims']) - 1} tanh net, ALD τ={task['tau']:.2f}, α chosen per K", fontsize=10)
+    rate_axes.set_title(f"rate: M={len(task['dims']) - 1} tanh net, ALD τ={task['tau']:.2f},\nα chosen per K")
     rate_axes.grid(alpha=0.3, which="both")
-    rate_axes.legend(fontsize=7)
+    rate_axes.legend(fontsize=4.5, loc="upper right", labelspacing=0.25, handlelength=1.8)
 
     colours = [f"C{i}" for i in range(10)]
     floor_rows = [row for run in summary["floor"] for row in run["rows"]]
@@ -520,9 +528,9 @@ def rates_figure(summary: dict) -> Figure:
     tau_axes.set_yscale("log")
     tau_axes.set_xlabel("τ")
     tau_axes.set_ylabel(r"plateau of $\|\nabla f(W^{(k)})\|^2$")
-    tau_axes.set_title("floor vs τ (M=1): excess over digital SGD (filled),\nplateau (hollow), 4σ²W_max²/(β²τ²) (lines)", fontsize=9)
+    tau_axes.set_title("floor vs τ (M=1): excess over digital\n(filled), plateau (hollow), 4σ²W_max²/(β²τ²)")
     tau_axes.grid(alpha=0.3, which="both")
-    tau_axes.legend(fontsize=7)
+    tau_axes.legend(fontsize=5, labelspacing=0.25)
 
     factors = summary["config"]["floor_tau_factors"]
     for index, factor in enumerate(factors):
@@ -534,11 +542,11 @@ def rates_figure(summary: dict) -> Figure:
         sigma_axes.plot(sigma, [r["formula"] for r in rows], color=colour, linewidth=1.0)
     _log_ticks(sigma_axes, [run["sigma"] for run in summary["floor"]])
     sigma_axes.set_yscale("log")
-    sigma_axes.set_xlabel("σ (per-update gradient noise, σ² = σ_n²·P)")
+    sigma_axes.set_xlabel("σ (gradient noise, σ² = σ_n²·P)")
     sigma_axes.set_ylabel(r"plateau of $\|\nabla f(W^{(k)})\|^2$")
-    sigma_axes.set_title("floor vs σ (M=1): excess over digital SGD (filled),\nplateau (hollow), 4σ²W_max²/(β²τ²) (lines)", fontsize=9)
+    sigma_axes.set_title("floor vs σ (M=1): excess over digital\n(filled), plateau (hollow), 4σ²W_max²/(β²τ²)")
     sigma_axes.grid(alpha=0.3, which="both")
-    sigma_axes.legend(fontsize=7)
+    sigma_axes.legend(fontsize=5, labelspacing=0.25)
     return figure
 
 
