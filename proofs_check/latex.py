@@ -176,16 +176,19 @@ def table(
     align: str | None = None,
     size: str | None = None,
     column_separation: str | None = None,
+    row_stretch: float | None = None,
 ) -> str:
     """A booktabs table; cells are LaTeX already. A row given as a string is a group heading
-    spanning every column (with a rule under it); `size` is a font size command for the
-    table (e.g. "small"), `column_separation` a \\tabcolsep (e.g. "4pt")."""
+    spanning every column; `size` is a font size command for the table (e.g. "small"),
+    `column_separation` a \\tabcolsep (e.g. "4pt"), `row_stretch` an \\arraystretch (for fractions)."""
     align = align or "l" * len(header)
     lines = [r"\begin{table}[ht]", r"\centering"]
     if size:
         lines.append(f"\\{size}")
     if column_separation:
         lines.append(f"\\setlength{{\\tabcolsep}}{{{column_separation}}}")
+    if row_stretch:
+        lines.append(f"\\renewcommand{{\\arraystretch}}{{{row_stretch}}}")
     lines += [
         f"\\caption{{{caption}}}",
         f"\\label{{{label}}}",
@@ -310,6 +313,7 @@ def complexity_table(stages: int = 4, mini_batch: int = 4) -> str:
         "tab:complexity",
         "lccccr",
         size="small",
+        row_stretch=1.4,
     )
 
 
