@@ -18,12 +18,12 @@ import numpy as np
 from proofs_check.builtin import builtin_settings
 from proofs_check.claims import Claim, candidate_claim, own_claim
 from proofs_check.engine import ClaimCheck, adversarial_check, check_instances
-from proofs_check.instances import Instance, finite_rows, instance_bytes
+from proofs_check.instances import Instance, finite_rows, instance_bytes, load_instance
 from proofs_check.library import Lemma, get_lemma
 from proofs_check.tolerance import ERROR, HOLDS, overall_status, worst_status
 from proofs_check.traces import simulate, trace_instances
 from proofs_check.errors import UsageError
-from proofs_check.witness import describe, load_witness
+from proofs_check.witness import describe, examine, load_witness, witness_bytes
 
 Progress = Callable[[Iterable, int], Iterable]
 
@@ -43,18 +43,25 @@ class Witness:
     """The inequality that broke."""
     ratio: float
     """lhs/rhs of that inequality (NaN for an error)."""
+    claim: Claim | None = None
+    """The claim that broke (None: the lemma's own bound)."""
+
+    def statement(self):
+        """Where and how the claim broke: lhs, rhs, ratio, layer, constants, instance (`proofs_check.witness`)."""
+        return examine(self.instance, self.claim, self.part)
 
     def save(self, path: str | Path) -> Path:
-        """Write the witness as an .npz that `replay` (and `load_witness`) read back bit for bit."""
+        """Write the witness as an .npz that `replay` (and `load_witness`) read back bit for bit,
+        with its statement (key `statement`, JSON)."""
         from proofs_check.output import write_bytes
 
         path = Path(path)
-        write_bytes(path, instance_bytes(self.instance))
+        write_bytes(path, witness_bytes(self.instance, self.statement()))
         return path
 
     def describe(self) -> list[str]:
-        """Human-readable lines: the instance's network, data, versions and delays."""
-        return describe(self.instance)
+        """Human-readable lines: where the claim broke (lhs, rhs, constants, instance), then the instance's numbers."""
+        return describe(self.instance, self.claim, self.part)
 
 
 @dataclass(frozen=True)
@@ -88,7 +95,7 @@ class CheckResult:
             "adversarial_search": check.search,
             "witness": None
             if self.witness is None
-            else {"path": None if witness_path is None else str(witness_path), "status": self.witness.status, "part": self.witness.part, "ratio": self.witness.ratio, "origin": self.witness.instance.origin},
+            else {"path": None if witness_path is None else str(witness_path), "status": self.witness.status, "part": self.witness.part, "ratio": self.witness.ratio, "origin": self.witness.instance.origin, "statement": self.witness.statement().as_dict()},
         }
 
 
@@ -96,7 +103,7 @@ def result_of(check: ClaimCheck) -> CheckResult:
     """A `CheckResult` from the engine's accumulated check."""
     witness = None
     if check.witness is not None:
-        witness = Witness(check.witness, check.witness_status, check.witness_part, check.witness_ratio)
+        witness = Witness(check.witness, check.witness_status, check.witness_part, check.witness_ratio, check.claim)
     return CheckResult(check.claim.lemma.id, check.claim.name, check.verdict, check.max_ratio, check.samples, witness, check)
 
 

@@ -84,14 +84,21 @@ def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     _atomic_write_bytes(Path(path), buffer.getvalue())
 
 
-FIGURE_DPI = 150
-"""Resolution of every written figure (dots per inch)."""
+FIGURE_DPI = 300
+"""Resolution of every written raster figure (dots per inch)."""
+FIGURE_FORMATS = ("png", "pdf")
+"""Figure files the toolkit writes: PNG (raster, 300 dpi) and PDF (vector); the suffix decides."""
 
 
 def write_figure(path: Path, figure) -> None:
-    """Save a matplotlib figure as PNG through a temporary file and a rename."""
+    """Save a matplotlib figure through a temporary file and a rename, as PNG or PDF by the
+    path's suffix (ValueError for any other)."""
+    kind = Path(path).suffix.lower().lstrip(".")
+    if kind not in FIGURE_FORMATS:
+        raise ValueError(f"a figure is written as {' or '.join(FIGURE_FORMATS)}, not {path}")
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=FIGURE_DPI, bbox_inches="tight")
+    metadata = {"CreationDate": None} if kind == "pdf" else {"Software": None}
+    figure.savefig(buffer, format=kind, dpi=FIGURE_DPI, bbox_inches="tight", metadata=metadata)
     _atomic_write_bytes(Path(path), buffer.getvalue())
 
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from proofs_check import latex
-from proofs_check.instances import instance_bytes
-from proofs_check.output import write_bytes, write_figure, write_json, write_text
+from proofs_check.output import FIGURE_FORMATS, write_bytes, write_figure, write_json, write_text
+from proofs_check.provenance import provenance
 from proofs_check.verification import VerificationResult, lemma_row, schedule_rows
 
 
-def build_report(result: VerificationResult, elapsed: float) -> dict:
-    """report.json (CONTRACT.md) with the details researchers need beside it."""
+def build_report(result: VerificationResult, elapsed: float, command: str | None = None) -> dict:
+    """report.json (CONTRACT.md) with the details researchers need beside it. `command` is the
+    command line that produced it (default: the Python API call `proofs_check.verify`)."""
+    from proofs_check.witness import examine
+
+    command = command or f"proofs_check.verify(quick={result.quick}, seed={result.seed})"
     lemmas = []
     for lemma_id, check in result.lemma_checks.items():
         row = lemma_row(check)
@@ -22,6 +26,7 @@ def build_report(result: VerificationResult, elapsed: float) -> dict:
                 "part": check.witness_part,
                 "ratio": check.witness_ratio,
                 "origin": check.witness.origin,
+                "statement": examine(check.witness, check.claim, check.witness_part).as_dict(),
             }
         lemmas.append(row)
     theorems = [
@@ -50,6 +55,7 @@ def build_report(result: VerificationResult, elapsed: float) -> dict:
             entry["check_status"] = checked.get(check)
     return {
         "version": 1,
+        "provenance": provenance(result.seed, command),
         "config": {
             "quick": result.quick,
             "seed": result.seed,
@@ -79,25 +85,33 @@ def build_report(result: VerificationResult, elapsed: float) -> dict:
     }
 
 
+def write_figures(stem: Path, figure) -> None:
+    """Write a figure in every format of FIGURE_FORMATS (`stem`.png, `stem`.pdf)."""
+    for kind in FIGURE_FORMATS:
+        write_figure(stem.with_name(f"{stem.name}.{kind}"), figure)
+
+
 def write_outputs(out: Path, result: VerificationResult, report: dict) -> None:
     from proofs_check.figures import ratio_distributions, schedule_grid
+    from proofs_check.witness import WitnessStatement, witness_bytes
     from numerics.schedules import build_schedule
 
+    statements = {row["id"]: row["witness"]["statement"] for row in report["lemmas"] if row["witness"] is not None}
     for lemma_id, check in result.lemma_checks.items():
         if check.witness is not None:
-            write_bytes(out / "witnesses" / f"{lemma_id}.npz", instance_bytes(check.witness))
+            write_bytes(out / "witnesses" / f"{lemma_id}.npz", witness_bytes(check.witness, WitnessStatement(**statements[lemma_id])))
     write_text(out / "tables" / "lemmas.tex", latex.lemma_table(report["lemmas"]))
     write_text(out / "tables" / "constants.tex", latex.constants_table(report["constants"]))
     write_text(out / "tables" / "complexity.tex", latex.complexity_table())
     write_text(out / "tables" / "theorems.tex", latex.theorem_table(report["theorems"]))
-    variant_rows = [dict(row, ascii_name=f"{row['kind']} ({row['lemma']})") for row in report["falsification"]["variants"]]
-    write_text(out / "tables" / "falsification.tex", latex.variants_table(variant_rows))
+    falsification = report["falsification"]
+    write_text(out / "tables" / "falsification.tex", latex.variants_table(falsification["variants"], falsification["theorem_variant_list"]))
     ratios = {lemma_id: check.all_ratios() for lemma_id, check in result.lemma_checks.items()}
     statuses = {lemma_id: check.verdict for lemma_id, check in result.lemma_checks.items()}
-    write_figure(out / "figures" / "ratio_distributions.png", ratio_distributions(ratios, statuses))
+    write_figures(out / "figures" / "ratio_distributions", ratio_distributions(ratios, statuses))
     for schedule in ("wop", "sp", "ap"):
         mini_batch = 1 if schedule == "ap" else 4
-        write_figure(out / "figures" / f"schedule_{schedule}.png", schedule_grid(build_schedule(schedule, 4, 8, mini_batch)))
+        write_figures(out / "figures" / f"schedule_{schedule}", schedule_grid(build_schedule(schedule, 4, 8, mini_batch)))
     write_json(out / "report.json", report)
 
 

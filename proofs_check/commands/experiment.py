@@ -2,11 +2,11 @@
 
 figure4: digits MLPs (M = 1..8) trained with digital SGD and ALD analog SGD on the single
 device, WOP, SP and AP; test accuracy vs epoch and vs slots, speed-up vs M (throughput and
-time to accuracy). Writes DIR/figure4.png, DIR/figure4.json, DIR/figure4_accuracy.tex,
+time to accuracy). Writes DIR/figure4.png (and .pdf), DIR/figure4.json, DIR/figure4_accuracy.tex,
 DIR/figure4_speed_up.tex, DIR/figure4_gaps.tex.
 
 rates: (1/K) Σ ||∇f(W^{(k)})||² vs K for SP and AP beside the theorem's right side, and the
-asymptotic floor vs τ and σ beside 4σ²W_max²/(β²τ²). Writes DIR/rates.png, DIR/rates.json,
+asymptotic floor vs τ and σ beside 4σ²W_max²/(β²τ²). Writes DIR/rates.png (and .pdf), DIR/rates.json,
 DIR/rates_rate.tex, DIR/rates_floor.tex, DIR/rates_slopes.tex.
 
 Exit 0 when every checked claim holds (figure4: throughput speed-ups within 5% of the
@@ -24,7 +24,8 @@ from pathlib import Path
 from proofs_check.arguments import nonnegative_int, output_path
 from proofs_check.atomic import atomic_directory, check_output_directory
 from proofs_check.errors import UsageError
-from proofs_check.output import Column, print_json, print_table, progress_bar, write_figure, write_json, write_text
+from proofs_check.output import FIGURE_FORMATS, Column, print_json, print_table, progress_bar, write_figure, write_json, write_text
+from proofs_check.provenance import command_line, provenance
 
 DEFAULT_OUT = Path("results/experiments")
 MAX_SEEDS = 64
@@ -62,7 +63,8 @@ def _write(out: Path, files: dict) -> None:
         for name, value in files.items():
             path = staging / name
             if name.endswith(".png"):
-                write_figure(path, value)
+                for kind in FIGURE_FORMATS:
+                    write_figure(path.with_suffix(f".{kind}"), value)
             elif name.endswith(".json"):
                 write_json(path, value)
             else:
@@ -84,6 +86,7 @@ def _figure4(arguments: argparse.Namespace) -> int:
     start = time.perf_counter()
     summary = figure4.run_figure4(config, progress=progress_bar("experiment figure4"))
     summary["timing"] = {"elapsed_seconds": round(time.perf_counter() - start, 2)}
+    summary["provenance"] = provenance(arguments.seed, command_line(arguments))
     _write(
         arguments.out,
         {
@@ -148,7 +151,7 @@ def _print_figure4(summary: dict, out: Path) -> None:
     )
     checks = summary["checks"]
     print(f"throughput vs closed forms: worst relative difference {checks['throughput_worst_relative_difference']:.4f} (tolerance {checks['throughput_tolerance']})")
-    print(f"wrote {out / 'figure4.png'}, {out / 'figure4.json'}, {out / 'figure4_accuracy.tex'}, {out / 'figure4_speed_up.tex'}, {out / 'figure4_gaps.tex'} in {summary['timing']['elapsed_seconds']} s")
+    print(f"wrote {out / 'figure4.png'} (and .pdf), {out / 'figure4.json'}, {out / 'figure4_accuracy.tex'}, {out / 'figure4_speed_up.tex'}, {out / 'figure4_gaps.tex'} in {summary['timing']['elapsed_seconds']} s")
 
 
 def _rates(arguments: argparse.Namespace) -> int:
@@ -158,6 +161,7 @@ def _rates(arguments: argparse.Namespace) -> int:
     start = time.perf_counter()
     summary = rates.run_rates(config, progress=progress_bar("experiment rates"))
     summary["timing"] = {"elapsed_seconds": round(time.perf_counter() - start, 2)}
+    summary["provenance"] = provenance(arguments.seed, command_line(arguments))
     _write(
         arguments.out,
         {
@@ -214,4 +218,4 @@ def _print_rates(summary: dict, out: Path) -> None:
     )
     checks = summary["checks"]
     print(f"measured below the theorem's right side everywhere: {checks['measured_below_bound_everywhere']}; hypotheses met: {checks['hypotheses_hold_everywhere']}")
-    print(f"wrote {out / 'rates.png'}, {out / 'rates.json'}, {out / 'rates_rate.tex'}, {out / 'rates_floor.tex'}, {out / 'rates_slopes.tex'} in {summary['timing']['elapsed_seconds']} s")
+    print(f"wrote {out / 'rates.png'} (and .pdf), {out / 'rates.json'}, {out / 'rates_rate.tex'}, {out / 'rates_floor.tex'}, {out / 'rates_slopes.tex'} in {summary['timing']['elapsed_seconds']} s")

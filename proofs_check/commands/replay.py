@@ -11,7 +11,9 @@ from proofs_check.candidates import BOUND_SYMBOLS, CandidateError, parse_candida
 from proofs_check.errors import UsageError
 from proofs_check.output import Column, print_json, print_table
 from proofs_check.tolerance import HOLDS
-from proofs_check.witness import describe, load_witness
+from proofs_check.claims import candidate_claim, own_claim
+from proofs_check.library import get_lemma
+from proofs_check.witness import NETWORK, describe, examine, load_witness
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,13 +36,17 @@ def run(arguments: argparse.Namespace) -> int:
     except OutsideAssumptions as error:
         raise UsageError(f"witness {arguments.witness}: {error}") from None
     if arguments.json:
-        print_json({"lemma": result.lemma, "claim": result.claim, "status": result.status, "parts": result.parts})
+        lemma = get_lemma(instance.lemma)
+        claim = candidate_claim(lemma, arguments.rhs) if arguments.rhs else own_claim(lemma)
+        print_json({"lemma": result.lemma, "claim": result.claim, "status": result.status, "parts": result.parts, "statement": examine(instance, claim).as_dict()})
     else:
-        for line in describe(instance):
+        lemma = get_lemma(instance.lemma)
+        claim = candidate_claim(lemma, arguments.rhs) if arguments.rhs else own_claim(lemma)
+        for line in describe(instance, claim):
             print(line)
         print_table(
             ["part", Column("layer", "right"), Column("max ratio", "right", ".12g"), "status"],
-            [(part["part"], part["layer"], part["max_ratio"], part["status"]) for part in result.parts],
+            [(part["part"], NETWORK if part["layer"] is None else part["layer"], part["max_ratio"], part["status"]) for part in result.parts],
         )
         print(f"{result.claim}: {result.status}")
     return 0 if result.status == HOLDS else 1

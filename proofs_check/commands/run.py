@@ -1,6 +1,6 @@
 """The main job: every lemma and theorem check on the built-in small models and schedules.
 
-Writes DIR/report.json, DIR/tables/*.tex, DIR/figures/*.png (and DIR/witnesses/*.npz for
+Writes DIR/report.json, DIR/tables/*.tex, DIR/figures/*.png and *.pdf (and DIR/witnesses/*.npz for
 any violation). Exit 0 when every check holds, 1 when a bound is violated or errs.
 """
 
@@ -14,7 +14,9 @@ from pathlib import Path
 from proofs_check.arguments import add_plugin_argument, nonnegative_int, output_path
 from proofs_check.atomic import atomic_directory, check_output_directory
 from proofs_check.output import Column, json_text, print_table, progress_bar
+from proofs_check.provenance import command_line
 from proofs_check.report import build_report, write_outputs
+from proofs_check.witness import WitnessStatement
 from proofs_check.tolerance import HOLDS
 from proofs_check.verification import verify
 
@@ -72,14 +74,16 @@ def print_summary(report: dict, out: Path) -> None:
         if row["witness"] is not None:
             w = row["witness"]
             print(f"WITNESS {row['id']}: {w['status']} in '{w['part']}' (ratio {w['ratio']:.6g}, {w['origin']}); saved to {out / w['path']}")
-    print(f"wrote {out / 'report.json'}, {out / 'tables'}/*.tex, {out / 'figures'}/*.png in {report['config']['elapsed_seconds']} s")
+            for line in WitnessStatement(**w["statement"]).lines():
+                print(f"  {line}")
+    print(f"wrote {out / 'report.json'}, {out / 'tables'}/*.tex, {out / 'figures'}/*.png and *.pdf in {report['config']['elapsed_seconds']} s")
 
 
 def run(arguments: argparse.Namespace) -> int:
     check_output_directory(arguments.out)
     start = time.perf_counter()
     result = verify(arguments.quick, arguments.seed, progress=_progress)
-    report = build_report(result, time.perf_counter() - start)
+    report = build_report(result, time.perf_counter() - start, command_line(arguments))
     with atomic_directory(arguments.out, OUTPUT_ENTRIES) as staging:
         write_outputs(staging, result, report)
     if arguments.json:

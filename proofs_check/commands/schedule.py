@@ -12,7 +12,7 @@ from numerics.schedules import build_schedule, schedule_named
 from proofs_check.arguments import add_schedule_argument, check_schedule_shape, output_path, positive_int
 from proofs_check.errors import UsageError
 from proofs_check.limits import check_figure, check_schedule
-from proofs_check.output import Column, print_json, print_table, write_figure
+from proofs_check.output import FIGURE_FORMATS, Column, print_json, print_table, write_figure
 from proofs_check.schedule_summary import schedule_summary
 
 
@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--mini-batch", type=positive_int, default=4,
         help="B, micro-batches per update: a mini-batch (single, wop, sp, 1f1b) or a group (2bw, needs B >= M); ap and pipedream use 1 (default 4)",
     )
-    parser.add_argument("--figure", type=output_path, help="draw the stage × slot grid to this PNG file")
+    parser.add_argument("--figure", type=output_path, help="draw the stage × slot grid to this .png or .pdf file")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -33,8 +33,8 @@ def run(arguments: argparse.Namespace) -> int:
     mini_batch = definition.micro_batches_per_update(arguments.mini_batch)
     micro_batches = arguments.micro_batches or mini_batch
     check_schedule_shape(definition.name, arguments.stages, micro_batches, arguments.mini_batch)
-    if arguments.figure is not None and arguments.figure.suffix.lower() != ".png":
-        raise UsageError(f"--figure must name a .png file, got {arguments.figure}")
+    if arguments.figure is not None and arguments.figure.suffix.lower().lstrip(".") not in FIGURE_FORMATS:
+        raise UsageError(f"--figure must name a {' or '.join('.' + kind for kind in FIGURE_FORMATS)} file, got {arguments.figure}")
     flag = "--stages" if micro_batches <= arguments.stages else "--micro-batches" if arguments.micro_batches else "--mini-batch"
     check_schedule(arguments.schedule, arguments.stages, micro_batches, mini_batch, flag)
     if arguments.figure is not None:

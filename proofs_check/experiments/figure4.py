@@ -382,12 +382,22 @@ _MARKERS = {"wop": "s", "sp": "o", "ap": "^"}
 def figure4_figure(summary: dict) -> Figure:
     """Rows: digital SGD, ALD. Columns: test accuracy vs epoch, vs slots (M = main), and the
     speed-up over the single device vs M (throughput: closed forms as lines, measured as
-    hollow markers; time to the target accuracy: mean ± std over seeds as error bars)."""
+    hollow markers; time to the target accuracy: mean ± std over seeds as error bars).
+    Drawn at two-column width (proofs_check.figures.DOUBLE_COLUMN) with paper-sized text."""
+    from proofs_check.figures import DOUBLE_COLUMN, paper_style
+
+    with paper_style(7.0):
+        return _figure4_figure(summary, DOUBLE_COLUMN)
+
+
+def _figure4_figure(summary: dict, width: float) -> Figure:
+    from matplotlib.lines import Line2D
+
     config = summary["config"]
     epochs = np.asarray(summary["checkpoints"]["epochs"])
     stages = np.asarray(config["stages"])
     main = summary["curves"]["stages"]
-    figure = Figure(figsize=(15.5, 8.4), layout="constrained")
+    figure = Figure(figsize=(width, 0.62 * width), layout="constrained")
     grid = figure.subplots(2, 3, squeeze=False)
     for row, device in enumerate(DEVICES):
         by_epoch, by_slot, speed = grid[row]
@@ -397,22 +407,21 @@ def figure4_figure(summary: dict) -> Figure:
             std = np.asarray(curve["accuracy_std"], dtype=float)
             label = SCHEDULE_LABELS[schedule]
             slots = np.asarray(curve["slots"], dtype=float)
+            style = dict(_STYLE[schedule], linewidth=_STYLE[schedule]["linewidth"] * 0.6)
             panels = ((by_epoch, epochs, slice(None)),) if schedule == CONTROL else ((by_epoch, epochs, slice(None)), (by_slot, slots, slots > 0))
             for axes, x, keep in panels:
-                axes.plot(x[keep], mean[keep], label=label, **_STYLE[schedule])
+                axes.plot(x[keep], mean[keep], label=label if axes is by_epoch and row == 0 else None, **style)
                 axes.fill_between(x[keep], (mean - std)[keep], (mean + std)[keep], color=_STYLE[schedule]["color"], alpha=0.12, linewidth=0)
         for axes in (by_epoch, by_slot):
-            axes.axhline(config["target"], color="black", linewidth=0.8, linestyle=":")
+            axes.axhline(config["target"], color="black", linewidth=0.6, linestyle=":")
             axes.set_ylim(0.5, 1.0)
             axes.set_ylabel("test accuracy")
             axes.grid(alpha=0.3)
         by_epoch.set_xlabel("epoch")
         by_slot.set_xscale("log")
-        by_slot.set_xlabel("slots (clock cycles, log scale: a speed-up is a shift)")
-        by_epoch.set_title(f"{DEVICE_LABELS[device]}, M = {main}: accuracy vs epoch", fontsize=10)
-        by_slot.set_title(f"{DEVICE_LABELS[device]}, M = {main}: accuracy vs slots", fontsize=10)
-        by_epoch.legend(fontsize=8, loc="lower right", title="single = WOP = SP per epoch (same iterates)", title_fontsize=7)
-        by_slot.legend(fontsize=8, loc="lower right")
+        by_slot.set_xlabel("slots (clock cycles, log scale)")
+        by_epoch.set_title(f"{DEVICE_LABELS[device]}, M = {main}")
+        by_slot.set_title(f"{DEVICE_LABELS[device]}, M = {main}")
 
         dense = np.linspace(1, stages.max(), 200)
         for schedule in ("wop", "sp", "ap"):
@@ -423,23 +432,34 @@ def figure4_figure(summary: dict) -> Figure:
                 closed = dense * config["mini_batch"] / (config["mini_batch"] + dense - 1)
             else:
                 closed = np.ones_like(dense)
-            speed.plot(dense, closed, color=colour, linewidth=1.0, alpha=0.8, label=f"{schedule.upper()} closed form")
+            speed.plot(dense, closed, color=colour, linewidth=0.8, alpha=0.8)
             measured = [find(summary["throughput"], stages=int(m), schedule=schedule)["speed_up"] for m in stages]
-            speed.plot(stages, measured, linestyle="none", marker=_MARKERS[schedule], markersize=9, markerfacecolor="none", markeredgecolor=colour, label=f"{schedule.upper()} throughput (scheduler)")
+            speed.plot(stages, measured, linestyle="none", marker=_MARKERS[schedule], markersize=5, markerfacecolor="none", markeredgecolor=colour, markeredgewidth=0.7)
             rows = [find(summary["time_to_accuracy"], stages=int(m), schedule=schedule, device=device)["summary"] for m in stages]
             means = np.array([np.nan if r["mean"] is None else r["mean"] for r in rows])
             stds = np.array([0.0 if r["std"] is None else r["std"] for r in rows])
             offset = {"wop": -0.12, "sp": 0.0, "ap": 0.12}[schedule]
-            speed.errorbar(stages + offset, means, yerr=stds, linestyle="none", marker=_MARKERS[schedule], markersize=4, color=colour, capsize=3, label=f"{schedule.upper()} time to {config['target']:.0%} accuracy")
+            speed.errorbar(stages + offset, means, yerr=stds, linestyle="none", marker=_MARKERS[schedule], markersize=2.5, color=colour, capsize=1.5, elinewidth=0.7)
             for m, r, y in zip(stages, rows, means):
                 if r["missing"]:  # not every seed reached the target: say how many did
-                    speed.annotate(f"{r['count']}/{r['count'] + r['missing']} seeds", (m + offset, 0 if np.isnan(y) else y), textcoords="offset points", xytext=(4, -12), fontsize=6, color=colour)
+                    speed.annotate(f"{r['count']}/{r['count'] + r['missing']}", (m + offset, 0 if np.isnan(y) else y), textcoords="offset points", xytext=(3, -8), fontsize=5, color=colour)
         speed.set_xlabel("stages M")
-        speed.set_ylabel("speed-up over the single device")
-        speed.set_title(f"{DEVICE_LABELS[device]}: speed-up vs stages (mean ± std over {config['seeds']} seeds)", fontsize=10)
+        speed.set_ylabel("speed-up over one device")
+        speed.set_title(f"{DEVICE_LABELS[device]}: speed-up ({config['seeds']} seeds)")
         speed.set_xticks(stages)
         speed.grid(alpha=0.3)
-        speed.legend(fontsize=7, loc="upper left")
+        if row == 0:
+            key = [Line2D([], [], color=_STYLE[s]["color"], marker=_MARKERS[s], linestyle="none", label=s.upper()) for s in ("wop", "sp", "ap")]
+            key += [
+                Line2D([], [], color="gray", linewidth=0.8, label="closed form"),
+                Line2D([], [], color="gray", marker="o", markerfacecolor="none", linestyle="none", label="throughput"),
+                Line2D([], [], color="gray", marker="o", markersize=2.5, linestyle="none", label=f"time to {config['target']:.0%} (±std)"),
+            ]
+            speed.legend(handles=key, loc="upper left", ncol=2, fontsize=5.5, handlelength=1.2, columnspacing=0.6, borderpad=0.3, labelspacing=0.3)
+    figure.legend(
+        loc="outside upper center", ncol=len(RUNS), frameon=False, handlelength=2.2, columnspacing=1.0,
+        title=f"schedule (test accuracy at each mini-batch; mean ± std over seeds; dotted: target {config['target']:.2f}; single = WOP = SP per epoch)",
+    )
     return figure
 
 
@@ -451,13 +471,13 @@ def _pm(summary: dict, digits_after: int = 3, scale: float = 1.0) -> str:
         return "not reached"
     mean = summary["mean"] * scale
     mean = 0.0 if round(mean, digits_after) == 0 else mean  # no "-0.00"
-    text = f"${mean:.{digits_after}f} \\pm {summary['std'] * scale:.{digits_after}f}$"
+    spread = f"$\\pm {summary['std'] * scale:.{digits_after}f}$"
     if summary["missing"]:
-        text += f" ({summary['count']}/{summary['count'] + summary['missing']})"
-    return text
+        spread += f" ({summary['count']}/{summary['count'] + summary['missing']})"
+    return latex.over(f"${mean:.{digits_after}f}$", spread)
 
 
-_SHORT = {"single": "single", "wop": "WOP", "sp": "SP", "ap": "AP", CONTROL: "control (no delay)"}
+_SHORT = {"single": "single", "wop": "WOP", "sp": "SP", "ap": "AP", CONTROL: "control"}
 
 
 def accuracy_table(summary: dict) -> str:
@@ -466,11 +486,11 @@ def accuracy_table(summary: dict) -> str:
     main = config["main_stages"]
     body = []
     for device in DEVICES:
+        body.append(latex.escape(DEVICE_LABELS[device]))
         for schedule in RUNS:
             row = find(summary["runs"], stages=main, schedule=schedule, device=device)
             body.append(
                 [
-                    latex.escape(device if device == "digital" else "ALD"),
                     latex.escape(_SHORT[schedule]),
                     _pm(row["final_accuracy_summary"]),
                     _pm(row["final_test_loss_summary"]),
@@ -487,8 +507,8 @@ def accuracy_table(summary: dict) -> str:
         f"AP without delays) update per micro-batch with $\\alpha={config['learning_rate']}$, "
         f"the others per mini-batch of $B={config['mini_batch']}$ with $B\\alpha$; ALD $\\tau={config['tau']}$."
     )
-    text = latex.table(["device", "schedule", "final accuracy", "test loss", "epochs to target", "slots to target", "total slots"], body, caption, "tab:figure4-accuracy", "llrrrrr")
-    return text.replace("\\centering\n", "\\centering\n\\footnotesize\n", 1)
+    header = ["schedule", latex.head("final", "accuracy"), latex.head("test", "loss"), latex.head("epochs", "to target"), latex.head("slots", "to target"), latex.head("total", "slots")]
+    return latex.table(header, body, caption, "tab:figure4-accuracy", "lrrrrr", size="small")
 
 
 def speed_up_table(summary: dict) -> str:
@@ -499,19 +519,19 @@ def speed_up_table(summary: dict) -> str:
         cells = [latex.number(int(stages))]
         for schedule in ("wop", "sp", "ap"):
             row = find(summary["throughput"], stages=stages, schedule=schedule)
-            cells.append(f"${row['speed_up']:.3f}$ / ${row['closed_form']:.3f}$")
+            cells.append(latex.over(f"${row['speed_up']:.3f}$", f"(${row['closed_form']:.3f}$)"))
         for device in DEVICES:
             cells.append(_pm(find(summary["time_to_accuracy"], stages=stages, schedule="ap", device=device)["summary"], 2))
         body.append(cells)
-    header = ["$M$", "WOP thr. / closed", "SP thr. / closed", "AP thr. / closed", "AP t.t.a. (digital)", "AP t.t.a. (ALD)"]
+    header = ["$M$"] + [latex.head(f"{name} thr.", "(closed)") for name in ("WOP", "SP", "AP")] + [latex.head("AP t.t.a.", "(digital)"), latex.head("AP t.t.a.", "(ALD)")]
     caption = (
         "Speed-up over the single device. Throughput (thr.): single-device slots per micro-batch over the "
-        "schedule's, both from the scheduler's records of the runs, beside the closed forms $1$ (WOP), "
+        "schedule's, both from the scheduler's records of the runs, above the closed forms (in parentheses) $1$ (WOP), "
         r"$MB/(B+M-1)$ (SP) and $M$ (AP, $J\to\infty$) of MODEL.md \S3. "
         f"Time to accuracy (t.t.a.): single-device slots to {config['target']:.2f} test accuracy over AP's, per seed "
         r"(mean $\pm$ sample std over seeds). WOP's and SP's equal their throughput speed-ups exactly, since they compute the single device's iterates."
     )
-    return latex.table(header, body, caption, "tab:figure4-speed-up", "rrrrrr")
+    return latex.table(header, body, caption, "tab:figure4-speed-up", "rrrrrr", size="small")
 
 
 def gaps_table(summary: dict) -> str:
@@ -529,11 +549,10 @@ def gaps_table(summary: dict) -> str:
             for device in DEVICES:
                 cells.append(_pm(rows[device][key], digits_after, scale=scale))
         body.append(cells)
-    header = ["$M$", "AP$-$SP (dig.)", "AP$-$SP (ALD)", "AP$-$ctrl (dig.)", "AP$-$ctrl (ALD)", "epochs AP$-$ctrl (dig.)", "epochs AP$-$ctrl (ALD)"]
+    header = ["$M$"] + [latex.head(what, f"({device})") for what in ("AP$-$SP", "AP$-$ctrl", "epochs AP$-$ctrl") for device in ("dig.", "ALD")]
     caption = (
         "What AP costs per epoch: final test accuracy of AP minus SP and of AP minus the control (per-micro-batch updates "
         r"without delay, so the difference is what staleness costs), in percentage points, and the difference in epochs to "
         f"{config['target']:.2f} test accuracy between AP and the control; per seed, mean $\\pm$ sample std over {config['seeds']} seeds."
     )
-    text = latex.table(header, body, caption, "tab:figure4-gaps", "rrrrrrr")
-    return text.replace("\\centering\n", "\\centering\n\\small\n", 1)
+    return latex.table(header, body, caption, "tab:figure4-gaps", "rrrrrrr", size="small", column_separation="4pt")

@@ -488,8 +488,16 @@ _COLOURS = {"sp": "tab:blue", "ap": "tab:red"}
 def rates_figure(summary: dict) -> Figure:
     """(a) the average squared gradient norm vs K (SP, AP; mean ± std over seeds) with the
     theorem's right side, its vanishing part and its floor; (b) the floor vs τ and (c) vs σ:
-    measured excess over digital SGD (filled, mean ± std), raw plateau (hollow), formula (lines)."""
-    figure = Figure(figsize=(16.5, 5.0), layout="constrained")
+    measured excess over digital SGD (filled, mean ± std), raw plateau (hollow), formula (lines).
+    Drawn at two-column width (proofs_check.figures.DOUBLE_COLUMN) with paper-sized text."""
+    from proofs_check.figures import DOUBLE_COLUMN, paper_style
+
+    with paper_style(6.5):
+        return _rates_figure(summary, DOUBLE_COLUMN)
+
+
+def _rates_figure(summary: dict, width: float) -> Figure:
+    figure = Figure(figsize=(width, 0.5 * width), layout="constrained")
     rate_axes, tau_axes, sigma_axes = figure.subplots(1, 3)
     for schedule in SCHEDULES:
         rows = [row for row in summary["rate"] if row["schedule"] == schedule]
@@ -507,9 +515,9 @@ def rates_figure(summary: dict) -> Figure:
     rate_axes.set_xlabel("updates K")
     rate_axes.set_ylabel(r"$\frac{1}{K}\sum_{k<K}\|\nabla f(W^{(k)})\|^2$")
     task = summary["rate_task"]
-    rate_axes.set_title(f"rate: M={len(task['dims']) - 1} tanh net, ALD τ={task['tau']:.2f}, α chosen per K", fontsize=10)
+    rate_axes.set_title(f"rate: M={len(task['dims']) - 1} tanh net, ALD τ={task['tau']:.2f},\nα chosen per K")
     rate_axes.grid(alpha=0.3, which="both")
-    rate_axes.legend(fontsize=7)
+    rate_axes.legend(fontsize=4.5, loc="upper right", labelspacing=0.25, handlelength=1.8)
 
     colours = [f"C{i}" for i in range(10)]
     floor_rows = [row for run in summary["floor"] for row in run["rows"]]
@@ -524,9 +532,9 @@ def rates_figure(summary: dict) -> Figure:
     tau_axes.set_yscale("log")
     tau_axes.set_xlabel("τ")
     tau_axes.set_ylabel(r"plateau of $\|\nabla f(W^{(k)})\|^2$")
-    tau_axes.set_title("floor vs τ (M=1): excess over digital SGD (filled),\nplateau (hollow), 4σ²W_max²/(β²τ²) (lines)", fontsize=9)
+    tau_axes.set_title("floor vs τ (M=1): excess over digital\n(filled), plateau (hollow), 4σ²W_max²/(β²τ²)")
     tau_axes.grid(alpha=0.3, which="both")
-    tau_axes.legend(fontsize=7)
+    tau_axes.legend(fontsize=5, labelspacing=0.25)
 
     factors = summary["config"]["floor_tau_factors"]
     for index, factor in enumerate(factors):
@@ -538,11 +546,11 @@ def rates_figure(summary: dict) -> Figure:
         sigma_axes.plot(sigma, [r["formula"] for r in rows], color=colour, linewidth=1.0)
     _log_ticks(sigma_axes, [run["sigma"] for run in summary["floor"]])
     sigma_axes.set_yscale("log")
-    sigma_axes.set_xlabel("σ (per-update gradient noise, σ² = σ_n²·P)")
+    sigma_axes.set_xlabel("σ (gradient noise, σ² = σ_n²·P)")
     sigma_axes.set_ylabel(r"plateau of $\|\nabla f(W^{(k)})\|^2$")
-    sigma_axes.set_title("floor vs σ (M=1): excess over digital SGD (filled),\nplateau (hollow), 4σ²W_max²/(β²τ²) (lines)", fontsize=9)
+    sigma_axes.set_title("floor vs σ (M=1): excess over digital\n(filled), plateau (hollow), 4σ²W_max²/(β²τ²)")
     sigma_axes.grid(alpha=0.3, which="both")
-    sigma_axes.legend(fontsize=7)
+    sigma_axes.legend(fontsize=5, labelspacing=0.25)
     return figure
 
 
@@ -561,7 +569,7 @@ def _log_ticks(axes, values) -> None:
 def _pm(summary: dict, digits: int = 3) -> str:
     if summary["mean"] is None:
         return "--"
-    return f"${_sci(summary['mean'], digits)} \\pm {_sci(summary['std'], 2)}$"
+    return latex.over(f"${_sci(summary['mean'], digits)}$", f"$\\pm {_sci(summary['std'], 2)}$")
 
 
 def _sci(value: float, digits: int = 3) -> str:
@@ -573,79 +581,96 @@ def _sci(value: float, digits: int = 3) -> str:
 
 
 def rate_table(summary: dict) -> str:
-    """Per schedule and K: α, measured mean ± std, the theorem's right side and its terms, rhs/lhs."""
-    body = []
-    for row in summary["rate"]:
-        terms = row["terms"]
-        body.append(
-            [
-                row["schedule"].upper(),
-                latex.number(int(row["K"])),
-                f"${_sci(row['alpha'])}$",
-                _pm(row["lhs"]),
-                f"${_sci(row['rhs'])}$",
-                f"${_sci(terms['descent'])}$",
-                f"${_sci(terms['noise'])}$",
-                f"${_sci(terms['asymptotic_floor'])}$",
-                f"${_sci(terms['delay'])}$",
-                f"${_sci(row['rhs_over_lhs'])}$",
-                "yes" if all(row["hypotheses"].values()) else "no",
-            ]
-        )
+    """Two tables (split to fit a page): per schedule and K, α, measured mean ± std, the theorem's
+    right side, rhs/measured and the hypotheses; then the right side's four terms."""
+    body, terms_body = [], []
+    for schedule in SCHEDULES:
+        body.append(schedule.upper())
+        terms_body.append(schedule.upper())
+        for row in (row for row in summary["rate"] if row["schedule"] == schedule):
+            terms = row["terms"]
+            body.append(
+                [
+                    latex.number(int(row["K"])),
+                    f"${_sci(row['alpha'])}$",
+                    _pm(row["lhs"]),
+                    f"${_sci(row['rhs'])}$",
+                    latex.ratio(row["rhs_over_lhs"], 3),
+                    "yes" if all(row["hypotheses"].values()) else "no",
+                ]
+            )
+            terms_body.append([latex.number(int(row["K"]))] + [f"${_sci(terms[name])}$" for name in ("descent", "noise", "asymptotic_floor", "delay")])
     task = summary["rate_task"]
     caption = (
-        r"Rate in $K$: measured $\frac{1}{K}\sum_{k<K}\|\nabla f(W^{(k)})\|^2$ (mean $\pm$ sample std over "
-        f"{summary['config']['seeds']} noise seeds) against the right side of MODEL.md \\S5 with the measured constants and its four terms; "
+        r"Rate in $K$: measured $\frac{1}{K}\sum_{k<K}\|\nabla f(W^{(k)})\|^2$ (mean, and below it the sample std, over "
+        f"{summary['config']['seeds']} noise seeds) against the right side (rhs) of MODEL.md \\S5 with the measured constants; "
         f"tanh {'-'.join(map(str, task['dims']))}, ALD $\\tau={task['tau']:.3g}$, $\\sigma^2={task['sigma2_per_micro_batch']:.3g}$ per micro-batch, SP with $B={task['mini_batch_sp']}$. "
-        r"Hypotheses: $L\le L_0$, $\beta\ge\beta_0$, $W_{\max}<\tau$, $\alpha\le\beta/(24L)$ after the run."
+        r"Hypotheses (hyp.): $L\le L_0$, $\beta\ge\beta_0$, $W_{\max}<\tau$, $\alpha\le\beta/(24L)$ after the run."
     )
-    header = ["", "$K$", r"$\alpha$", "measured", "rhs", "descent", "noise", "floor", "delay", "rhs/measured", "hyp."]
-    text = latex.table(header, body, caption, "tab:rates", "lrrrrrrrrrl")
-    return text.replace("\\centering\n", "\\centering\n\\scriptsize\n", 1)
+    header = ["$K$", r"$\alpha$", "measured", "rhs", latex.head("rhs/", "measured"), "hyp."]
+    first = latex.table(header, body, caption, "tab:rates", "rrrrrl", size="small")
+    terms_caption = r"The four terms of the right side of Table~\ref{tab:rates} (MODEL.md \S5) at each $K$."
+    second = latex.table(["$K$", "descent", "noise", "floor", "delay"], terms_body, terms_caption, "tab:rates-terms", "rrrrr", size="small")
+    return first + "\n" + second
+
+
+FLOOR_RUNS_PER_TABLE = 2
+"""σ values per floor table: more would not fit one page, so the floor table is split."""
 
 
 def floor_table(summary: dict) -> str:
-    """Per σ and τ: W_max, plateau, excess over digital, the formula, their ratio, the K → ∞ right side."""
-    body = []
-    for run in summary["floor"]:
-        for row in run["rows"]:
-            body.append(
-                [
-                    f"${_sci(row['sigma'])}$",
-                    f"${_sci(row['tau'])}$",
-                    f"${row['W_max']:.3f}$",
-                    _pm(row["plateau"]),
-                    _pm(row["excess"]),
-                    f"${_sci(row['formula'])}$",
-                    "--" if row["formula_over_excess"] is None else f"${_sci(row['formula_over_excess'])}$",
-                    f"${_sci(row['rhs_limit'])}$",
-                    f"${row['drift']:.3f}$",
-                ]
-            )
+    """Per σ and τ: W_max, plateau, excess over digital, the formula, their ratio, the K → ∞
+    right side; split into tables of FLOOR_RUNS_PER_TABLE values of σ, each fitting a page."""
     task = summary["floor_task"]
-    caption = (
-        f"Asymptotic floor on $M=1$ (ALD, $\\alpha={task['alpha']:.3g}$, {task['updates']} updates, plateau = mean of "
-        r"$\|\nabla f(W^{(k)})\|^2$ over the second half, mean $\pm$ sample std over "
-        f"{summary['config']['floor_seeds']} seeds). Excess: plateau minus digital SGD's with the same noise. "
-        r"Formula: $4\sigma^2W_{\max}^2/(\beta^2\tau^2)$; rhs $K\to\infty$: $24L\alpha\sigma^2/\beta$ + formula. "
-        "Drift: window's first half over its second half."
-    )
-    header = [r"$\sigma$", r"$\tau$", r"$W_{\max}$", "plateau", "excess", "formula", "formula/excess", r"rhs $K\to\infty$", "drift"]
-    text = latex.table(header, body, caption, "tab:floor", "rrrrrrrrr")
-    return text.replace("\\centering\n", "\\centering\n\\scriptsize\n", 1)
+    header = [r"$\tau$", r"$W_{\max}$", "plateau", "excess", "formula", latex.head("formula/", "excess"), latex.head("rhs", r"$K\to\infty$"), "drift"]
+    runs = summary["floor"]
+    tables = []
+    for part, first in enumerate(range(0, len(runs), FLOOR_RUNS_PER_TABLE)):
+        body = []
+        for run in runs[first:first + FLOOR_RUNS_PER_TABLE]:
+            body.append(f"$\\sigma={_sci(run['sigma'])}$ ($\\sigma_n={run['sigma_noise']:g}$)")
+            for row in run["rows"]:
+                body.append(
+                    [
+                        f"${_sci(row['tau'])}$",
+                        f"${row['W_max']:.3f}$",
+                        _pm(row["plateau"]),
+                        _pm(row["excess"]),
+                        f"${_sci(row['formula'])}$",
+                        "--" if row["formula_over_excess"] is None else f"${_sci(row['formula_over_excess'])}$",
+                        f"${_sci(row['rhs_limit'])}$",
+                        f"${row['drift']:.3f}$",
+                    ]
+                )
+        if part == 0:
+            caption = (
+                f"Asymptotic floor on $M=1$ (ALD, $\\alpha={task['alpha']:.3g}$, {task['updates']} updates, plateau = mean of "
+                r"$\|\nabla f(W^{(k)})\|^2$ over the second half; mean, and below it the sample std, over "
+                f"{summary['config']['floor_seeds']} seeds). Excess: plateau minus digital SGD's with the same noise. "
+                r"Formula: $4\sigma^2W_{\max}^2/(\beta^2\tau^2)$; rhs $K\to\infty$: $24L\alpha\sigma^2/\beta$ + formula. "
+                "Drift: window's first half over its second half."
+            )
+        else:
+            caption = r"Asymptotic floor (continued from Table~\ref{tab:floor}): larger $\sigma$."
+        label = "tab:floor" if part == 0 else f"tab:floor-{part + 1}"
+        tables.append(latex.table(header, body, caption, label, "rrrrrrrr", size="small", column_separation="4pt"))
+    return "\n".join(tables)
 
 
 def slope_table(summary: dict) -> str:
     """Fitted log-log slopes: the rate in K, and the floor in τ and σ, measured beside the formula's."""
-    body = []
+    body = ["rate: $\\frac{1}{K}\\sum_{k<K}\\|\\nabla f(W^{(k)})\\|^2$ vs $K$"]
     for schedule in SCHEDULES:
         slope = summary["rate_slopes"][schedule]
-        body.append([f"{schedule.upper()}: measured vs $K$", _slope(slope["lhs"]), f"rhs {_slope(slope['rhs'])}, vanishing part {_slope(slope['vanishing_part'])}", "$-1/2$ (vanishing part)"])
+        body.append([schedule.upper(), _slope(slope["lhs"]), _slope(slope["rhs"]), _slope(slope["vanishing_part"]), "$-1/2$ (vanishing part)"])
+    body.append(r"floor: excess vs $\tau$")
     for row in summary["floor_slopes"]["tau"]:
-        body.append([f"excess vs $\\tau$ at $\\sigma_n={row['sigma_noise']:g}$", _slope(row["excess"]), f"formula {_slope(row['formula'])}", "$-2$"])
+        body.append([f"$\\sigma_n={row['sigma_noise']:g}$", _slope(row["excess"]), _slope(row["formula"]), "--", "$-2$"])
+    body.append(r"floor: excess vs $\sigma$")
     for row in summary["floor_slopes"]["sigma"]:
-        body.append([f"excess vs $\\sigma$ at $\\tau={row['tau_factor']:g}\\,\\|W^*\\|_\\infty$", _slope(row["excess"]), f"formula {_slope(row['formula'])}", "$+2$"])
-    return latex.table(["fit", "measured slope", "theory's slope", "nominal"], body, "Least-squares slopes in log-log coordinates (numpy.polyfit).", "tab:rates-slopes", "lrll")
+        body.append([f"$\\tau={row['tau_factor']:g}\\,\\|W^*\\|_\\infty$", _slope(row["excess"]), _slope(row["formula"]), "--", "$+2$"])
+    header = ["fit", "measured", latex.head("rhs or", "formula"), latex.head("vanishing", "part"), "nominal"]
+    return latex.table(header, body, "Least-squares slopes in log-log coordinates (numpy.polyfit) of the measured values, of the theorem's right side (rate) or the floor formula, and of the right side's vanishing part.", "tab:rates-slopes", "lrrrl", size="small")
 
 
 def _slope(value: float | None) -> str:

@@ -104,8 +104,8 @@ def test_schedule_bad_input(capsys, arguments, names):
 
 
 def test_schedule_bad_figure(capsys, tmp_path, files):
-    target = tmp_path / "grid.pdf"
-    assert_one_line_error(*run_main(capsys, ["schedule", "--schedule", "ap", "--stages", "2", "--figure", str(target)]), "--figure", ".png")
+    target = tmp_path / "grid.svg"
+    assert_one_line_error(*run_main(capsys, ["schedule", "--schedule", "ap", "--stages", "2", "--figure", str(target)]), "--figure", ".png", ".pdf")
     assert not target.exists()
     inside_a_file = files["a_file"] / "grid.png"
     assert_one_line_error(*run_main(capsys, ["schedule", "--schedule", "ap", "--stages", "2", "--figure", str(inside_a_file)]), "--figure")

@@ -1,11 +1,9 @@
 """The main job: `run --quick` exits 0, every lemma and theorem holds, the kill rate is 100%,
-report.json follows CONTRACT.md, and the tables compile with pdflatex."""
+report.json follows CONTRACT.md, and the figures exist as PNG and PDF (the tables compile: test_paper_outputs.py)."""
 
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 
 import pytest
 
@@ -18,10 +16,8 @@ THEOREM_IDS = ("sync-convergence", "async-convergence", "iteration-complexity", 
 
 
 @pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("run")
-    code = main(["run", "--quick", "--out", str(out), "--seed", "0"])
-    return code, out, json.loads((out / "report.json").read_text())
+def quick_run(quick_run_outputs):
+    return quick_run_outputs
 
 
 def test_quick_run_holds_everywhere(quick_run):
@@ -63,9 +59,11 @@ def test_report_follows_the_contract(quick_run):
 def test_outputs_are_written(quick_run):
     _, out, _ = quick_run
     for name in ("lemmas", "constants", "complexity", "theorems", "falsification"):
-        assert (out / "tables" / f"{name}.tex").read_text().count(r"\toprule") == 1
+        expected = 2 if name == "falsification" else 1  # lemma variants, then theorem variants
+        assert (out / "tables" / f"{name}.tex").read_text().count(r"\toprule") == expected
     for name in ("ratio_distributions", "schedule_wop", "schedule_sp", "schedule_ap"):
         assert (out / "figures" / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert (out / "figures" / f"{name}.pdf").read_bytes()[:5] == b"%PDF-"
     assert not list(out.rglob("*.tmp")), "no temporary file may remain"
 
 
@@ -82,23 +80,6 @@ def test_same_seed_same_report_from_the_python_api(quick_run, tmp_path):
             second = [{k: v for k, v in row.items() if k != "adversarial_search"} for row in second]
         assert first == second, key
     assert [t["lhs"] for t in report["theorems"]] == [t["lhs"] for t in again["theorems"]]
-
-
-@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is installed by .ci/run")
-def test_tables_compile_with_pdflatex(quick_run, tmp_path):
-    _, out, _ = quick_run
-    tables = sorted((out / "tables").glob("*.tex"))
-    document = "\n".join(
-        [r"\documentclass{article}", r"\usepackage{booktabs}", r"\usepackage{amsmath}", r"\begin{document}"]
-        + [rf"\input{{{table.as_posix()}}}" for table in tables]
-        + [r"\end{document}"]
-    )
-    (tmp_path / "tables.tex").write_text(document)
-    result = subprocess.run(
-        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "tables.tex"], cwd=tmp_path, capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 0, result.stdout[-3000:]
-    assert (tmp_path / "tables.pdf").stat().st_size > 1000
 
 
 def test_run_rejects_a_file_as_out(tmp_path, capsys):
