@@ -70,6 +70,27 @@ class ClaimCheck:
     def all_ratios(self) -> np.ndarray:
         return np.concatenate(self.ratio_samples) if self.ratio_samples else np.zeros(0)
 
+    def merge(self, other: "ClaimCheck") -> "ClaimCheck":
+        """Fold in a check of the same claim on later instances (another task's), exactly as if
+        its instances had been added here after these: counts add, the largest ratio and the
+        witness of the worst status are the first attained, the ratios keep their order."""
+        self.samples += other.samples
+        self.vacuous += other.vacuous
+        self.re_evaluated += other.re_evaluated
+        self.outside_assumptions += other.outside_assumptions
+        for source, count in other.sources.items():
+            self.sources[source] = self.sources.get(source, 0) + count
+        if _RANK[other.status] > _RANK[self.status]:
+            self.status = other.status
+        if other.max_ratio > self.max_ratio:
+            self.max_ratio, self.worst_part, self.tightest = other.max_ratio, other.worst_part, other.tightest
+        if other.witness is not None and (self.witness is None or _RANK[other.witness_status] > _RANK[self.witness_status]):
+            self.witness, self.witness_part, self.witness_ratio, self.witness_status = other.witness, other.witness_part, other.witness_ratio, other.witness_status
+        self.ratio_samples.extend(other.ratio_samples)
+        if other.search:
+            self.search = other.search
+        return self
+
     def add_error(self, instance: Instance, reason: str, source: str) -> None:
         """Record an instance that could not be evaluated (NaN or inf): status 'error', never 'holds'."""
         self.samples += 1
