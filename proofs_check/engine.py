@@ -188,6 +188,13 @@ def adversarial_check(claim: Claim, budget_seconds: float, seed: int, check: Cla
     return check
 
 
+def search_task(task: tuple[Claim, float, int]) -> ClaimCheck:
+    """Task (`proofs_check.executor`): one claim's adversarial search, as a fresh check;
+    the task is (claim, budget in units of 10,000 evaluations, seed)."""
+    claim, budget, seed = task
+    return adversarial_check(claim, budget, seed)
+
+
 def refute(claim: Claim, trace_instances: Iterable[Instance], budget_seconds: float, seed: int) -> ClaimCheck:
     """Try to refute a claim: first on the traces, then by adversarial search until a violation."""
     check = ClaimCheck(claim)
@@ -196,3 +203,9 @@ def refute(claim: Claim, trace_instances: Iterable[Instance], budget_seconds: fl
         if check.status != HOLDS:
             return check
     return adversarial_check(claim, budget_seconds, seed, check, stop_at_violation=True)
+
+
+def refute_task(task: tuple[Claim, tuple[Instance, ...], float, int]) -> ClaimCheck:
+    """Task (`proofs_check.executor`): `refute` of (claim, its trace instances, budget, seed)."""
+    claim, instances, budget, seed = task
+    return refute(claim, instances, budget, seed)

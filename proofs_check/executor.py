@@ -18,8 +18,10 @@ multiplies small matrices, on which threaded BLAS only spins.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import os
+import socket
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
@@ -30,7 +32,7 @@ Progress = Callable[[Iterable, int], Iterable]
 
 SCHEDULER_ENVIRONMENT = "DASK_SCHEDULER_ADDRESS"
 """The environment variable that names a Dask scheduler when `--scheduler` is not given."""
-CONNECT_TIMEOUT_SECONDS = 10
+CONNECT_TIMEOUT_SECONDS = 4
 """How long to wait for the scheduler to answer before the address is refused (exit 2)."""
 
 
@@ -76,6 +78,7 @@ class Executor:
         from distributed import Client
 
         try:
+            _probe(self.address)
             self.client = Client(self.address, timeout=CONNECT_TIMEOUT_SECONDS, set_as_default=False)
         except Exception as error:  # distributed raises OSError, TimeoutError, ValueError, ...
             reason = str(error).splitlines()[0] if str(error) else type(error).__name__
@@ -116,6 +119,35 @@ class Executor:
                 yield future.result()
         finally:
             self.client.cancel([future for future in futures if not future.done()])
+
+
+def _probe(address: str) -> None:
+    """Refuse an address that is malformed or where no Dask scheduler answers, within
+    CONNECT_TIMEOUT_SECONDS (a Dask client would retry until its own, longer timeout); raises
+    ValueError, OSError or TimeoutError naming the problem."""
+    from distributed.comm import connect, parse_address, parse_host_port
+    from distributed.comm.registry import backends
+
+    scheme, location = parse_address(address)
+    if scheme not in backends:
+        raise ValueError(f"unknown scheme {scheme!r}; known: {', '.join(sorted(backends))}")
+    if scheme == "tcp":  # a refused connection is refused at once (Dask would retry)
+        socket.create_connection(parse_host_port(location), timeout=CONNECT_TIMEOUT_SECONDS).close()
+
+    async def identity() -> dict:
+        comm = await connect(address, timeout=CONNECT_TIMEOUT_SECONDS)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await asyncio.wait_for(comm.read(), CONNECT_TIMEOUT_SECONDS)
+        finally:
+            comm.abort()
+
+    try:
+        reply = asyncio.run(identity())
+    except MemoryError:  # something else answered with bytes that are not Dask's protocol
+        reply = None
+    if not isinstance(reply, dict) or reply.get("type") != "Scheduler":
+        raise ValueError("no Dask scheduler answers there")
 
 
 IN_PROCESS = Executor()

@@ -17,7 +17,7 @@ import numpy as np
 from proofs_check.builtin import builtin_settings
 from proofs_check.claims import Claim, false_variant_claims, own_claim
 from proofs_check.schedule_summary import schedule_summary
-from proofs_check.engine import ClaimCheck, adversarial_check, check_instances, refute
+from proofs_check.engine import ClaimCheck, check_instances, refute_task, search_task
 from proofs_check.executor import IN_PROCESS, Executor
 from proofs_check.instances import Instance
 from proofs_check.library import REGISTRY
@@ -111,18 +111,6 @@ def trace_group_task(task: tuple[tuple[TraceSetting, ...], tuple[Claim, ...]]) -
         constants = _measured_constants(trace) if setting.device.name == "digital" else None
         outcomes.append(TraceOutcome(setting, trace.result.record, consistency, instances, checks, constants))
     return outcomes
-
-
-def search_task(task: tuple[Claim, float, int]) -> ClaimCheck:
-    """Task: one claim's adversarial search (budget in units of 10,000 evaluations, seed)."""
-    claim, budget, seed = task
-    return adversarial_check(claim, budget, seed)
-
-
-def refute_task(task: tuple[Claim, tuple[Instance, ...], float, int]) -> ClaimCheck:
-    """Task: try to refute one false variant on its lemma's trace instances, then by search."""
-    claim, instances, budget, seed = task
-    return refute(claim, instances, budget, seed)
 
 
 def verify(quick: bool, seed: int, progress: Progress = _no_progress, budgets: Budgets | None = None, executor: Executor = IN_PROCESS) -> VerificationResult:
