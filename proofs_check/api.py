@@ -229,9 +229,10 @@ def check_theorem(id: str, rhs: str | None = None, *, budget: float = 10, seed: 
     return theorems.check_computation_density()
 
 
-def verify(*, quick: bool = False, seed: int = 0, out: str | Path | None = None) -> dict:
+def verify(*, quick: bool = False, seed: int = 0, out: str | Path | None = None, executor: Executor = IN_PROCESS) -> dict:
     """The main job (`run`): every registered lemma and every theorem on the built-in models;
-    returns what report.json holds, and writes report.json, tables and figures when `out` is given."""
+    returns what report.json holds, and writes report.json, tables and figures when `out` is given.
+    The independent pieces run through `executor` (in-process by default; `proofs_check.executor`)."""
     import time
 
     from proofs_check.report import build_report, write_outputs
@@ -239,7 +240,7 @@ def verify(*, quick: bool = False, seed: int = 0, out: str | Path | None = None)
 
     _validated_seed(seed)
     start = time.perf_counter()
-    result = run_verification(bool(quick), seed)
+    result = run_verification(bool(quick), seed, executor=executor)
     report = build_report(result, time.perf_counter() - start)
     if out is not None:
         write_outputs(Path(out), result, report)
