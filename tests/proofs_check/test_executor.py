@@ -108,13 +108,25 @@ def test_run_quick_survives_a_worker_killed_mid_run(in_process_report, cluster, 
     _assert_same_report(in_process_report, report)
 
 
-def test_the_comparison_can_fail(in_process_report):
-    """A report whose one ratio differs in the last bit is not the same report."""
-    changed = json.loads(json.dumps(in_process_report))
-    row = next(row for row in changed["lemmas"] if row["max_ratio"] is not None)
-    row["max_ratio"] = float(np.nextafter(row["max_ratio"], np.inf))
-    with pytest.raises(AssertionError):
-        _assert_same_report(in_process_report, changed)
+def test_the_comparison_can_fail():
+    """A report whose one ratio differs in the last bit is not the same report; timing is ignored."""
+    report = {
+        "lemmas": [{"id": "a", "status": "holds", "max_ratio": 0.75, "adversarial_search": {"elapsed_seconds": 1.0}}],
+        "theorems": [{"id": "t", "status": "holds", "details": {"ratios": [0.5, 0.25]}}],
+        "config": {"elapsed_seconds": 3.0},
+    }
+    timing = json.loads(json.dumps(report))
+    timing["config"]["elapsed_seconds"] = 9.0
+    timing["lemmas"][0]["adversarial_search"]["elapsed_seconds"] = 2.0
+    _assert_same_report(report, timing)
+    for path in (("lemmas", 0, "max_ratio"), ("theorems", 0, "details", "ratios", 1)):
+        changed = json.loads(json.dumps(report))
+        container = changed
+        for key in path[:-1]:
+            container = container[key]
+        container[path[-1]] = float(np.nextafter(container[path[-1]], np.inf))
+        with pytest.raises(AssertionError):
+            _assert_same_report(report, changed)
 
 
 @pytest.mark.parametrize("address", ["tcp://127.0.0.1:1", "no-port", "foo://x:1"])
