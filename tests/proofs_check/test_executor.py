@@ -108,6 +108,20 @@ def test_run_quick_survives_a_worker_killed_mid_run(in_process_report, cluster, 
     _assert_same_report(in_process_report, report)
 
 
+@pytest.mark.slow
+def test_experiment_cells_on_a_local_cluster_give_the_in_process_summary(cluster):
+    """figure4's (M, schedule) cells and the rates runs, small configurations."""
+    from proofs_check.experiments import figure4, rates
+    from proofs_check.output import to_jsonable
+
+    figure4_config = figure4.Figure4Config(quick=True, seeds=2, seed=0, epochs=1, stages=(1, 2, 4), main_stages=2)
+    rates_config = rates.RatesConfig(quick=True, seed=0, seeds=2, updates=(10, 40), floor_updates=200, floor_seeds=2)
+    in_process = [to_jsonable(figure4.run_figure4(figure4_config)), to_jsonable(rates.run_rates(rates_config))]
+    with Executor(cluster.scheduler_address) as executor:
+        distributed = [to_jsonable(figure4.run_figure4(figure4_config, executor=executor)), to_jsonable(rates.run_rates(rates_config, executor=executor))]
+    assert json.dumps(distributed, sort_keys=True) == json.dumps(in_process, sort_keys=True)
+
+
 def test_the_comparison_can_fail():
     """A report whose one ratio differs in the last bit is not the same report; timing is ignored."""
     report = {
