@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import ClassVar, Sequence
 
 import numpy as np
@@ -87,7 +88,16 @@ class IIDSampling(Sampling):
     name: ClassVar[str] = "iid"
 
     def rows(self, micro_batch: int, micro_batch_size: int, size: int, seed: int = 0) -> Array:
-        return generator(seed, "sampling", micro_batch).integers(0, size, size=micro_batch_size)
+        return _iid_rows(int(micro_batch), int(micro_batch_size), int(size), int(seed))
+
+
+@lru_cache(maxsize=1 << 17)
+def _iid_rows(micro_batch: int, micro_batch_size: int, size: int, seed: int) -> Array:
+    """`IIDSampling.rows`, remembered (read-only): runs over several K and schedules draw the
+    same micro-batches of the same seeds again, and a generator per micro-batch is the cost."""
+    rows = generator(seed, "sampling", micro_batch).integers(0, size, size=micro_batch_size)
+    rows.setflags(write=False)
+    return rows
 
 
 CYCLIC = CyclicSampling()

@@ -17,11 +17,12 @@ import numpy as np
 
 from proofs_check.builtin import builtin_settings
 from proofs_check.claims import Claim, candidate_claim, own_claim
-from proofs_check.engine import ClaimCheck, adversarial_check, check_instances
+from proofs_check.engine import ClaimCheck, adversarial_check, check_instances, search_task
+from proofs_check.executor import IN_PROCESS, Executor
 from proofs_check.instances import Instance, finite_rows, instance_bytes, load_instance
 from proofs_check.library import Lemma, get_lemma
 from proofs_check.tolerance import ERROR, HOLDS, overall_status, worst_status
-from proofs_check.traces import simulate, trace_instances
+from proofs_check.traces import TraceSetting, simulate, trace_instances
 from proofs_check.errors import UsageError
 from proofs_check.witness import describe, examine, load_witness, witness_bytes
 
@@ -118,22 +119,28 @@ def _validated(budget: float, seed: int) -> None:
     _validated_seed(seed)
 
 
-def check_on_traces(claim: Claim, seed: int, check: ClaimCheck, progress: Progress = _no_progress) -> ClaimCheck:
+def trace_check_task(task: tuple[Claim, TraceSetting]) -> ClaimCheck:
+    """Task: the claim judged on one built-in trace (a fresh check; `check_on_traces` merges them in order)."""
+    claim, setting = task
+    instance = trace_instances(simulate(setting), [claim.lemma]).get(claim.lemma.id)
+    return ClaimCheck(claim) if instance is None else check_instances(claim, [(instance, "trace")])
+
+
+def check_on_traces(claim: Claim, seed: int, check: ClaimCheck, progress: Progress = _no_progress, executor: Executor = IN_PROCESS) -> ClaimCheck:
     """The claim on the quick built-in traces, stopping at the first violation."""
     settings = builtin_settings(quick=True, seed=seed)
-    for setting in progress(settings, len(settings)):
-        instance = trace_instances(simulate(setting), [claim.lemma]).get(claim.lemma.id)
-        if instance is not None:
-            check_instances(claim, [(instance, "trace")], check)
-            if check.status != HOLDS:
-                break
+    for trace_check in executor.map(trace_check_task, [(claim, setting) for setting in settings], progress):
+        check.merge(trace_check)
+        if check.status != HOLDS:
+            break
     return check
 
 
-def check_bound(lemma: "str | Lemma", rhs: str, *, budget: float = 10, seed: int = 0, progress: Progress = _no_progress) -> CheckResult:
+def check_bound(lemma: "str | Lemma", rhs: str, *, budget: float = 10, seed: int = 0, progress: Progress = _no_progress, executor: Executor = IN_PROCESS) -> CheckResult:
     """Check `lhs ≤ rhs` for the lemma's left side: on the built-in simulator traces, then by
     adversarial search (`budget` units of 10,000 evaluations). `rhs` is an expression in the
     lemma's symbols (`proofs_check.library.BOUND_SYMBOLS`; `bound` is the lemma's own right side).
+    The traces run through `executor` (in-process by default; `proofs_check.executor`).
 
     >>> import proofs_check
     >>> proofs_check.check_bound("bounded-signal", "bound/omega_max", budget=1).status
@@ -141,7 +148,7 @@ def check_bound(lemma: "str | Lemma", rhs: str, *, budget: float = 10, seed: int
     """
     _validated(budget, seed)
     claim = candidate_claim(get_lemma(lemma), rhs)
-    check = check_on_traces(claim, seed, ClaimCheck(claim), progress)
+    check = check_on_traces(claim, seed, ClaimCheck(claim), progress, executor)
     if check.status == HOLDS:
         adversarial_check(claim, budget, seed, check, stop_at_violation=True)
     return result_of(check)
@@ -159,7 +166,7 @@ class TightnessResult:
     headline: CheckResult
 
 
-def tightness(lemma: "str | Lemma", *, budget: float = 10, seed: int = 0) -> TightnessResult:
+def tightness(lemma: "str | Lemma", *, budget: float = 10, seed: int = 0, executor: Executor = IN_PROCESS) -> TightnessResult:
     """Adversarial search for the largest lhs/rhs of the lemma's own bound (half the budget over
     every part, half over the headline). A ratio above 1 (confirmed in 50 digits) is a violation.
 
@@ -170,8 +177,8 @@ def tightness(lemma: "str | Lemma", *, budget: float = 10, seed: int = 0) -> Tig
     """
     _validated(budget, seed)
     lemma = get_lemma(lemma)
-    every_part = result_of(adversarial_check(own_claim(lemma), budget / 2, seed))
-    headline = result_of(adversarial_check(candidate_claim(lemma, "bound"), budget / 2, seed))
+    claims = (own_claim(lemma), candidate_claim(lemma, "bound"))
+    every_part, headline = (result_of(check) for check in executor.map(search_task, [(claim, budget / 2, seed) for claim in claims]))
     status = worst_status((every_part.status, headline.status))
     witness = every_part.witness or headline.witness
     return TightnessResult(lemma.id, status, max(every_part.max_ratio, headline.max_ratio), witness, every_part, headline)
@@ -249,9 +256,10 @@ def check_theorem(id: str, rhs: str | None = None, *, budget: float = 10, seed: 
     return theorems.check_computation_density()
 
 
-def verify(*, quick: bool = False, seed: int = 0, out: str | Path | None = None) -> dict:
+def verify(*, quick: bool = False, seed: int = 0, out: str | Path | None = None, executor: Executor = IN_PROCESS) -> dict:
     """The main job (`run`): every registered lemma and every theorem on the built-in models;
-    returns what report.json holds, and writes report.json, tables and figures when `out` is given."""
+    returns what report.json holds, and writes report.json, tables and figures when `out` is given.
+    The independent pieces run through `executor` (in-process by default; `proofs_check.executor`)."""
     import time
 
     from proofs_check.report import build_report, write_outputs
@@ -259,7 +267,7 @@ def verify(*, quick: bool = False, seed: int = 0, out: str | Path | None = None)
 
     _validated_seed(seed)
     start = time.perf_counter()
-    result = run_verification(bool(quick), seed)
+    result = run_verification(bool(quick), seed, executor=executor)
     report = build_report(result, time.perf_counter() - start)
     if out is not None:
         write_outputs(Path(out), result, report)

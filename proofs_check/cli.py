@@ -15,6 +15,7 @@ from typing import Sequence
 from proofs_check._version import __version__
 from proofs_check.commands import COMMANDS
 from proofs_check.errors import UsageError
+from proofs_check.executor import single_threaded_blas
 from proofs_check.library import REGISTRY, RegistryError
 
 
@@ -86,7 +87,8 @@ def _run(arguments: argparse.Namespace) -> int:
                 REGISTRY.load_entry_points(refresh=True)
             except RegistryError as error:
                 raise UsageError(str(error)) from None
-            return COMMANDS[arguments.command].run(arguments)
+            with single_threaded_blas():  # small matrix products: threaded BLAS only spins (issue 12)
+                return COMMANDS[arguments.command].run(arguments)
     except UsageError as error:
         print(f"proofs_check {arguments.command}: error: {error}", file=sys.stderr)
         return 2

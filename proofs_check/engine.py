@@ -70,6 +70,27 @@ class ClaimCheck:
     def all_ratios(self) -> np.ndarray:
         return np.concatenate(self.ratio_samples) if self.ratio_samples else np.zeros(0)
 
+    def merge(self, other: "ClaimCheck") -> "ClaimCheck":
+        """Fold in a check of the same claim on later instances (another task's), exactly as if
+        its instances had been added here after these: counts add, the largest ratio and the
+        witness of the worst status are the first attained, the ratios keep their order."""
+        self.samples += other.samples
+        self.vacuous += other.vacuous
+        self.re_evaluated += other.re_evaluated
+        self.outside_assumptions += other.outside_assumptions
+        for source, count in other.sources.items():
+            self.sources[source] = self.sources.get(source, 0) + count
+        if _RANK[other.status] > _RANK[self.status]:
+            self.status = other.status
+        if other.max_ratio > self.max_ratio:
+            self.max_ratio, self.worst_part, self.tightest = other.max_ratio, other.worst_part, other.tightest
+        if other.witness is not None and (self.witness is None or _RANK[other.witness_status] > _RANK[self.witness_status]):
+            self.witness, self.witness_part, self.witness_ratio, self.witness_status = other.witness, other.witness_part, other.witness_ratio, other.witness_status
+        self.ratio_samples.extend(other.ratio_samples)
+        if other.search:
+            self.search = other.search
+        return self
+
     def add_error(self, instance: Instance, reason: str, source: str) -> None:
         """Record an instance that could not be evaluated (NaN or inf): status 'error', never 'holds'."""
         self.samples += 1
@@ -167,6 +188,13 @@ def adversarial_check(claim: Claim, budget_seconds: float, seed: int, check: Cla
     return check
 
 
+def search_task(task: tuple[Claim, float, int]) -> ClaimCheck:
+    """Task (`proofs_check.executor`): one claim's adversarial search, as a fresh check;
+    the task is (claim, budget in units of 10,000 evaluations, seed)."""
+    claim, budget, seed = task
+    return adversarial_check(claim, budget, seed)
+
+
 def refute(claim: Claim, trace_instances: Iterable[Instance], budget_seconds: float, seed: int) -> ClaimCheck:
     """Try to refute a claim: first on the traces, then by adversarial search until a violation."""
     check = ClaimCheck(claim)
@@ -175,3 +203,9 @@ def refute(claim: Claim, trace_instances: Iterable[Instance], budget_seconds: fl
         if check.status != HOLDS:
             return check
     return adversarial_check(claim, budget_seconds, seed, check, stop_at_violation=True)
+
+
+def refute_task(task: tuple[Claim, tuple[Instance, ...], float, int]) -> ClaimCheck:
+    """Task (`proofs_check.executor`): `refute` of (claim, its trace instances, budget, seed)."""
+    claim, instances, budget, seed = task
+    return refute(claim, instances, budget, seed)

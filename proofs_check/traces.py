@@ -111,23 +111,30 @@ def _training_settings(setting: TraceSetting, device: Device, seeds: tuple[int, 
     )
 
 
+def replica_groups(settings: list[TraceSetting]) -> list[list[int]]:
+    """The indices of the settings that run together as replicas of one batched run: those
+    that differ only in device and seed (in order of first appearance)."""
+    groups: dict[tuple, list[int]] = {}
+    for index, setting in enumerate(settings):
+        key = (dataclasses.replace(setting, device=DigitalDevice(), seed=0, saturation=None), setting.saturation)  # all but device and seed
+        groups.setdefault(key, []).append(index)
+    return list(groups.values())
+
+
 def simulate_all(settings: list[TraceSetting]) -> list[Trace]:
     """`simulate` of every setting; settings that differ only in device and seed run as
     replicas of one batched run of ALD with one τ per replica (numerics.replicas): digital
     SGD is ALD with τ = ∞, whose update W − αg − 0 equals W − αg. Every trace equals its
     unbatched `simulate` (tests/proofs_check/test_traces.py)."""
-    groups: dict[TraceSetting, list[int]] = {}
-    for index, setting in enumerate(settings):
-        key = (dataclasses.replace(setting, device=DigitalDevice(), seed=0, saturation=None), setting.saturation)  # all but device and seed
-        groups.setdefault(key, []).append(index)
     traces: list[Trace | None] = [None] * len(settings)
-    for members in groups.values():
-        for index, trace in zip(members, _simulate_replicas([settings[i] for i in members])):
+    for members in replica_groups(settings):
+        for index, trace in zip(members, simulate_group([settings[i] for i in members])):
             traces[index] = trace
     return traces
 
 
-def _simulate_replicas(group: list[TraceSetting]) -> list[Trace]:
+def simulate_group(group: list[TraceSetting]) -> list[Trace]:
+    """The traces of one replica group (`replica_groups`), in order, from one batched run."""
     if len(group) == 1:
         return [simulate(group[0])]
     first = group[0]

@@ -17,11 +17,12 @@ import numpy as np
 from proofs_check.builtin import builtin_settings
 from proofs_check.claims import Claim, false_variant_claims, own_claim
 from proofs_check.schedule_summary import schedule_summary
-from proofs_check.engine import ClaimCheck, adversarial_check, check_instances, refute
+from proofs_check.engine import ClaimCheck, check_instances, refute_task, search_task
+from proofs_check.executor import IN_PROCESS, Executor
 from proofs_check.instances import Instance
 from proofs_check.library import REGISTRY
 from proofs_check.tolerance import HOLDS
-from proofs_check.traces import TraceSetting, recomputed_gradients_match, replayed_updates_match, simulate_all, trace_instances
+from proofs_check.traces import TraceSetting, recomputed_gradients_match, replayed_updates_match, replica_groups, simulate_group, trace_instances
 from numerics.schedules import ScheduleRecord
 from theory.constants import ACTIVATION_CONSTANTS, LOSS_CONSTANTS, constants_for
 
@@ -82,38 +83,76 @@ class VerificationResult:
         return sum(outcome.refuted for outcome in self.variants) / len(self.variants) if self.variants else math.nan
 
 
-def verify(quick: bool, seed: int, progress: Progress = _no_progress, budgets: Budgets | None = None) -> VerificationResult:
-    """Run the main job and return its results."""
+@dataclass
+class TraceOutcome:
+    """What one built-in trace contributes to the report (computed where its task ran)."""
+
+    setting: TraceSetting
+    record: ScheduleRecord
+    consistency: dict
+    instances: dict[str, Instance]
+    """Each lemma's batched instance on the trace, by lemma id (kept for the false variants)."""
+    checks: dict[str, ClaimCheck]
+    """Each lemma's own bound judged on that instance alone (merged in order by `verify`)."""
+    constants: dict | None
+    """The measured constants of a digital run (None for the other devices)."""
+
+
+def trace_group_task(task: tuple[tuple[TraceSetting, ...], tuple[Claim, ...]]) -> list[TraceOutcome]:
+    """Task: simulate one replica group of built-in settings (`traces.replica_groups`) and
+    judge every claim on each trace; one outcome per setting, in order."""
+    group, claims = task
+    outcomes = []
+    for trace in simulate_group(list(group)):
+        setting = trace.setting
+        consistency = {"setting": setting.label, "updates_replay_exactly": replayed_updates_match(trace), "largest_gradient_gap": recomputed_gradients_match(trace)}
+        instances = trace_instances(trace, [claim.lemma for claim in claims])
+        checks = {lemma_id: check_instances(claim, [(instances[lemma_id], "trace")]) for claim in claims if (lemma_id := claim.lemma.id) in instances}
+        constants = _measured_constants(trace) if setting.device.name == "digital" else None
+        outcomes.append(TraceOutcome(setting, trace.result.record, consistency, instances, checks, constants))
+    return outcomes
+
+
+def verify(quick: bool, seed: int, progress: Progress = _no_progress, budgets: Budgets | None = None, executor: Executor = IN_PROCESS) -> VerificationResult:
+    """Run the main job and return its results. The independent pieces (the built-in trace
+    groups, each lemma's search, each false variant, each theorem) run through `executor`;
+    the result does not depend on where they ran."""
     budgets = budgets or Budgets.for_mode(quick)
     settings = builtin_settings(quick, seed)
     lemmas = tuple(REGISTRY)
-    checks = {lemma.id: ClaimCheck(own_claim(lemma)) for lemma in lemmas}
+    claims = tuple(own_claim(lemma) for lemma in lemmas)
+    checks = {claim.lemma.id: ClaimCheck(claim) for claim in claims}
     kept: dict[str, list[Instance]] = {lemma.id: [] for lemma in lemmas}
+    outcomes: list[TraceOutcome | None] = [None] * len(settings)
+    groups = replica_groups(settings)
+    group_tasks = [(tuple(settings[i] for i in members), claims) for members in groups]
+    for members, group_outcomes in zip(groups, executor.map(trace_group_task, group_tasks, lambda it, n: progress(it, n, "traces"))):
+        for index, outcome in zip(members, group_outcomes):
+            outcomes[index] = outcome
     records: list[ScheduleRecord] = []
     consistency: list[dict] = []
     constants: dict[tuple, dict] = {}
-    for trace in progress(simulate_all(settings), len(settings), "traces"):
-        setting = trace.setting
-        records.append(trace.result.record)
-        replay = replayed_updates_match(trace)
-        gradient_gap = recomputed_gradients_match(trace)
-        consistency.append({"setting": setting.label, "updates_replay_exactly": replay, "largest_gradient_gap": gradient_gap})
-        for lemma, instance in trace_instances(trace, lemmas).items():
-            check_instances(checks[lemma].claim, [(instance, "trace")], checks[lemma])
-            kept[lemma].append(instance)
+    for outcome in outcomes:
+        setting = outcome.setting
+        records.append(outcome.record)
+        consistency.append(outcome.consistency)
+        for lemma_id, check in outcome.checks.items():
+            checks[lemma_id].merge(check)
+            kept[lemma_id].append(outcome.instances[lemma_id])
         key = (len(setting.dims) - 1, setting.activation, setting.loss)
-        if key not in constants and setting.device.name == "digital":
-            constants[key] = _measured_constants(trace)
-    for lemma in progress(lemmas, len(lemmas), "adversarial search"):
-        adversarial_check(checks[lemma.id].claim, budgets.lemma_search, seed, checks[lemma.id])
+        if key not in constants and outcome.constants is not None:
+            constants[key] = outcome.constants
+    searches = executor.map(search_task, [(claim, budgets.lemma_search, seed) for claim in claims], lambda it, n: progress(it, n, "adversarial search"))
+    for claim, search in zip(claims, searches):
+        checks[claim.lemma.id].merge(search)
 
     result = VerificationResult(quick, seed, settings, checks, records, consistency, list(constants.values()))
-    result.theorems = _theorems(quick, seed, records, progress)
+    result.theorems = _theorems(quick, seed, records, progress, executor)
     variants = false_variant_claims(lemmas)
-    result.variants = [
-        VariantOutcome(claim, refute(claim, kept[claim.lemma.id], budgets.variant_search, seed))
-        for claim in progress(variants, len(variants), "false variants")
-    ]
+    refutations = executor.map(
+        refute_task, [(claim, tuple(kept[claim.lemma.id]), budgets.variant_search, seed) for claim in variants], lambda it, n: progress(it, n, "false variants")
+    )
+    result.variants = [VariantOutcome(claim, check) for claim, check in zip(variants, refutations)]
     from theory.ledger import verify_ledger
 
     result.ledger = list(verify_ledger())
@@ -146,16 +185,27 @@ def _measured_constants(trace) -> dict:
     }
 
 
-def _theorems(quick: bool, seed: int, records: list[ScheduleRecord], progress: Progress) -> list:
+def theorem_task(task: tuple[str, bool, int, tuple[ScheduleRecord, ...]]):
+    """Task: one theorem check of the main job, by theorem id."""
     from proofs_check import theorems
 
-    jobs = [
-        lambda: theorems.check_convergence("sync-convergence", quick=quick, seed=seed),
-        lambda: theorems.check_convergence("async-convergence", quick=quick, seed=seed, speedup=True),
-        theorems.check_iteration_complexity,
-        lambda: theorems.check_computation_density(records),
-    ]
-    return [job() for job in progress(jobs, len(jobs), "theorems")]
+    theorem, quick, seed, records = task
+    if theorem == "sync-convergence":
+        return theorems.check_convergence("sync-convergence", quick=quick, seed=seed)
+    if theorem == "async-convergence":
+        return theorems.check_convergence("async-convergence", quick=quick, seed=seed, speedup=True)
+    if theorem == "iteration-complexity":
+        return theorems.check_iteration_complexity()
+    return theorems.check_computation_density(list(records))
+
+
+MAIN_JOB_THEOREMS = ("sync-convergence", "async-convergence", "iteration-complexity", "computation-density")
+"""The theorem checks of `run`, in report order."""
+
+
+def _theorems(quick: bool, seed: int, records: list[ScheduleRecord], progress: Progress, executor: Executor = IN_PROCESS) -> list:
+    tasks = [(theorem, quick, seed, tuple(records) if theorem == "computation-density" else ()) for theorem in MAIN_JOB_THEOREMS]
+    return list(executor.map(theorem_task, tasks, lambda it, n: progress(it, n, "theorems")))
 
 
 def lemma_row(check: ClaimCheck) -> dict:

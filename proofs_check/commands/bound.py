@@ -14,6 +14,7 @@ from proofs_check.arguments import add_plugin_argument, lemma_argument, nonnegat
 from proofs_check.candidates import BOUND_SYMBOLS, CandidateError, parse_candidate
 from proofs_check.errors import UsageError
 from proofs_check.limits import check_budget
+from proofs_check.executor import add_scheduler_argument, command_executor
 from proofs_check.output import print_json, progress_bar
 from proofs_check.tolerance import HOLDS
 
@@ -26,6 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--witness", type=output_path, help="where to save a witness (default witnesses/<lemma>-bound.npz)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     add_plugin_argument(parser)
+    add_scheduler_argument(parser)
 
 
 def save_witness(result: CheckResult, path: Path) -> None:
@@ -51,7 +53,8 @@ def run(arguments: argparse.Namespace) -> int:
     except CandidateError as error:
         raise UsageError(f"--rhs: {error}") from None
     witness_path = arguments.witness or Path("witnesses") / f"{lemma.id}-bound.npz"
-    result = check_bound(lemma, arguments.rhs, budget=arguments.budget, seed=arguments.seed, progress=progress_bar(f"bound {lemma.id}: traces"))
+    with command_executor(arguments) as executor:
+        result = check_bound(lemma, arguments.rhs, budget=arguments.budget, seed=arguments.seed, progress=progress_bar(f"bound {lemma.id}: traces"), executor=executor)
     if result.witness is not None:
         save_witness(result, witness_path)
     if arguments.json:

@@ -24,6 +24,7 @@ from pathlib import Path
 from proofs_check.arguments import nonnegative_int, output_path
 from proofs_check.atomic import atomic_directory, check_output_directory
 from proofs_check.errors import UsageError
+from proofs_check.executor import add_scheduler_argument, command_executor
 from proofs_check.output import FIGURE_FORMATS, Column, print_json, print_table, progress_bar, write_figure, write_json, write_text
 from proofs_check.provenance import command_line, provenance
 
@@ -54,6 +55,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=output_path, default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT})")
     parser.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the data split / task and first replica seed (default 0)")
     parser.add_argument("--json", action="store_true", help="print the JSON summary to stdout instead of the table")
+    add_scheduler_argument(parser)
 
 
 def _write(out: Path, files: dict) -> None:
@@ -83,8 +85,9 @@ def _figure4(arguments: argparse.Namespace) -> int:
         raise UsageError(f"--seeds must be an integer between 1 and {MAX_SEEDS}, got {arguments.seeds}")
     from proofs_check.experiments import figure4
     config = figure4.figure4_config(arguments.quick, seeds=arguments.seeds, seed=arguments.seed)
-    start = time.perf_counter()
-    summary = figure4.run_figure4(config, progress=progress_bar("experiment figure4"))
+    with command_executor(arguments) as executor:
+        start = time.perf_counter()
+        summary = figure4.run_figure4(config, progress=progress_bar("experiment figure4"), executor=executor)
     summary["timing"] = {"elapsed_seconds": round(time.perf_counter() - start, 2)}
     summary["provenance"] = provenance(arguments.seed, command_line(arguments))
     _write(
@@ -158,8 +161,9 @@ def _rates(arguments: argparse.Namespace) -> int:
     from proofs_check.experiments import rates
 
     config = rates.rates_config(arguments.quick, seed=arguments.seed)
-    start = time.perf_counter()
-    summary = rates.run_rates(config, progress=progress_bar("experiment rates"))
+    with command_executor(arguments) as executor:
+        start = time.perf_counter()
+        summary = rates.run_rates(config, progress=progress_bar("experiment rates"), executor=executor)
     summary["timing"] = {"elapsed_seconds": round(time.perf_counter() - start, 2)}
     summary["provenance"] = provenance(arguments.seed, command_line(arguments))
     _write(

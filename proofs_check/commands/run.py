@@ -13,6 +13,7 @@ from pathlib import Path
 
 from proofs_check.arguments import add_plugin_argument, nonnegative_int, output_path
 from proofs_check.atomic import atomic_directory, check_output_directory
+from proofs_check.executor import add_scheduler_argument, command_executor
 from proofs_check.output import Column, json_text, print_table, progress_bar
 from proofs_check.provenance import command_line
 from proofs_check.report import build_report, write_outputs
@@ -31,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=nonnegative_int, default=0, help="seed of every random choice (default 0)")
     parser.add_argument("--json", action="store_true", help="print report.json to stdout")
     add_plugin_argument(parser)
+    add_scheduler_argument(parser)
 
 
 def _progress(iterable, total, description):
@@ -81,8 +83,9 @@ def print_summary(report: dict, out: Path) -> None:
 
 def run(arguments: argparse.Namespace) -> int:
     check_output_directory(arguments.out)
-    start = time.perf_counter()
-    result = verify(arguments.quick, arguments.seed, progress=_progress)
+    with command_executor(arguments) as executor:
+        start = time.perf_counter()
+        result = verify(arguments.quick, arguments.seed, progress=_progress, executor=executor)
     report = build_report(result, time.perf_counter() - start, command_line(arguments))
     with atomic_directory(arguments.out, OUTPUT_ENTRIES) as staging:
         write_outputs(staging, result, report)

@@ -17,6 +17,7 @@ from proofs_check.arguments import nonnegative_int, positive_finite_float
 from proofs_check.candidates import CandidateError
 from proofs_check.errors import UsageError
 from proofs_check.limits import check_budget
+from proofs_check.executor import add_scheduler_argument, command_executor
 from proofs_check.output import Column, print_json, print_table
 from proofs_check.theorems import CONVERGENCE_IDS, THEOREM_SYMBOLS, parse_theorem_rhs
 from proofs_check.tolerance import HOLDS
@@ -29,6 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=nonnegative_int, default=0)
     parser.add_argument("--quick", action="store_true", help="the quick experiment (8 seeds at the default budget)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    add_scheduler_argument(parser)
 
 
 def _number(value) -> float:
@@ -50,7 +52,8 @@ def run(arguments: argparse.Namespace) -> int:
             parse_theorem_rhs(arguments.rhs)
         except CandidateError as error:
             raise UsageError(f"--rhs: {error}") from None
-    result = check_theorem(arguments.id, arguments.rhs, budget=arguments.budget, seed=arguments.seed, quick=arguments.quick)
+    with command_executor(arguments):  # the address is checked; the seeds run in-process until check_theorem takes an executor
+        result = check_theorem(arguments.id, arguments.rhs, budget=arguments.budget, seed=arguments.seed, quick=arguments.quick)
     code = 0 if result.status == HOLDS else 1
     if arguments.json:
         print_json(result.as_dict())

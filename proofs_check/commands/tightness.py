@@ -12,6 +12,7 @@ from pathlib import Path
 from proofs_check.api import tightness
 from proofs_check.arguments import add_plugin_argument, lemma_argument, nonnegative_int, positive_finite_float
 from proofs_check.commands.bound import print_witness, save_witness
+from proofs_check.executor import add_scheduler_argument, command_executor
 from proofs_check.library import REGISTRY
 from proofs_check.limits import check_budget
 from proofs_check.output import Column, print_json, print_table
@@ -24,14 +25,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=nonnegative_int, default=0)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     add_plugin_argument(parser)
+    add_scheduler_argument(parser)
 
 
 def run(arguments: argparse.Namespace) -> int:
     check_budget(arguments.budget)
     lemmas = tuple(REGISTRY) if arguments.lemma == "all" else (lemma_argument(arguments.lemma),)
     results, failed, rows = [], False, []
-    for lemma in lemmas:
-        result = tightness(lemma, budget=arguments.budget, seed=arguments.seed)
+    with command_executor(arguments) as executor:
+        outcomes = [tightness(lemma, budget=arguments.budget, seed=arguments.seed, executor=executor) for lemma in lemmas]
+    for lemma, result in zip(lemmas, outcomes):
         entry = {"lemma": lemma.id, "paper_label": lemma.paper_label, "all_parts": None, "headline": None}
         for key, part in (("all_parts", result.every_part), ("headline", result.headline)):
             path = Path("witnesses") / f"{lemma.id}-tightness-{key}.npz"

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Iterable
 
 import numpy as np
@@ -54,6 +55,7 @@ from numerics.training import TrainingSettings, compiled_schedule
 from proofs_check import latex
 from proofs_check.experiments import digits
 from proofs_check.experiments.observe import completion_slots, observed_train
+from proofs_check.executor import IN_PROCESS, Executor
 from proofs_check.experiments.summary import plain_list, spread
 from theory import schedules as closed_forms
 
@@ -191,9 +193,34 @@ def _closed_form_speed_up(schedule: str, stages: int, mini_batch: int, micro_bat
     return asymptotic, finite
 
 
-def run_figure4(config: Figure4Config, progress: Progress | None = None) -> dict:
+def _checkpoints(config: Figure4Config, per_epoch: int) -> Array:
+    """Micro-batches done at each checkpoint: every mini-batch of B, 0..epochs·per_epoch."""
+    return np.arange(0, per_epoch * config.epochs + 1, config.mini_batch)
+
+
+@lru_cache(maxsize=1)
+def _training_data(config: Figure4Config):
+    """(split, replicated epoch stream, replica seeds, checkpoints) of the configuration:
+    computed once per process (a worker's cells share it); every cell only reads it."""
+    split = digits.digits_split(config.seed)
+    per_epoch = digits.micro_batches_per_epoch(split.train_size, config.micro_batch_size, config.mini_batch)
+    seeds = tuple(config.seed + r for r in range(config.seeds))
+    inputs, labels = digits.epoch_stream(split, seeds, config.epochs, per_epoch * config.micro_batch_size)
+    return split, digits.replicated(inputs, labels, 2), seeds, _checkpoints(config, per_epoch)
+
+
+def figure4_cell_task(task: tuple[Figure4Config, int, str]) -> _Run:
+    """Task (`proofs_check.executor`): one (M, schedule) cell, both devices and every seed as
+    replicas of one run; a function of the configuration and the cell alone."""
+    config, stages, schedule = task
+    split, data, seeds, checkpoint_micro_batches = _training_data(config)
+    return _train(config, stages, schedule, split, data, seeds, checkpoint_micro_batches)
+
+
+def run_figure4(config: Figure4Config, progress: Progress | None = None, executor: Executor = IN_PROCESS) -> dict:
     """Train every (M, schedule) with both devices and S seeds as replicas; return the summary
-    (plain JSON data: every number the figure and the tables show)."""
+    (plain JSON data: every number the figure and the tables show). The cells run through
+    `executor` (in-process by default); the summary does not depend on where they ran."""
     if config.seeds < 1:
         raise ValueError(f"the number of seeds must be >= 1, got {config.seeds}")
     if config.main_stages not in config.stages:
@@ -201,20 +228,15 @@ def run_figure4(config: Figure4Config, progress: Progress | None = None) -> dict
     split = digits.digits_split(config.seed)
     B, b = config.mini_batch, config.micro_batch_size
     per_epoch = digits.micro_batches_per_epoch(split.train_size, b, B)
-    total = per_epoch * config.epochs
-    checkpoint_micro_batches = np.arange(0, total + 1, B)
+    checkpoint_micro_batches = _checkpoints(config, per_epoch)
     epochs_axis = checkpoint_micro_batches / per_epoch
     seeds = tuple(config.seed + r for r in range(config.seeds))
     S = len(seeds)
-    inputs, labels = digits.epoch_stream(split, seeds, config.epochs, per_epoch * b)
-    data = digits.replicated(inputs, labels, 2)
-    del inputs, labels
 
     jobs = [(stages, schedule) for stages in config.stages for schedule in RUNS]
-    iterator: Iterable = jobs if progress is None else progress(jobs, len(jobs))
-    runs: dict[tuple[int, str], _Run] = {}
-    for stages, schedule in iterator:
-        runs[stages, schedule] = _train(config, stages, schedule, split, data, seeds, checkpoint_micro_batches)
+    cells = executor.map(figure4_cell_task, [(config, stages, schedule) for stages, schedule in jobs], progress)
+    runs: dict[tuple[int, str], _Run] = dict(zip(jobs, cells))
+    _training_data.cache_clear()  # release the replicated epoch stream
 
     identical = {}
     control_is_ap_at_one_stage = 1 not in config.stages or bool(np.array_equal(runs[1, "ap"].accuracy, runs[1, CONTROL].accuracy))

@@ -42,6 +42,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Iterable
 
 import numpy as np
@@ -56,6 +57,7 @@ from numerics.streams import generator
 from numerics.training import TrainingSettings, compiled_schedule
 from proofs_check import latex
 from proofs_check import theorems as T
+from proofs_check.executor import IN_PROCESS, Executor
 from proofs_check.experiments.observe import observed_train
 from proofs_check.experiments.summary import log_slope, plain_list, spread
 from theory import convergence as C
@@ -387,20 +389,34 @@ def _floor_run(config: RatesConfig, task: dict, sigma_noise: float, run_index: i
 # ----------------------------------------------------------------------------- the experiment
 
 
-def run_rates(config: RatesConfig, progress: Progress | None = None) -> dict:
-    """Both parts; returns the summary (plain JSON data: every number the figure and tables show)."""
+@lru_cache(maxsize=1)
+def _tasks(config: RatesConfig) -> tuple[_Task, dict]:
+    """(rate_task, floor_task) of the configuration, computed once per process (only read)."""
+    return rate_task(config), floor_task(config)
+
+
+def rates_cell_task(task: tuple[RatesConfig, int, str, str | None, float]) -> dict:
+    """Task (`proofs_check.executor`): one run of the experiment, (config, run index, 'rate'
+    or 'floor', schedule, K or σ_n); its noise stream is keyed by the run index."""
+    config, index, kind, schedule, value = task
+    rate, floor = _tasks(config)
+    if kind == "rate":
+        return _rate_run(config, rate, schedule, int(value), index)
+    return _floor_run(config, floor, float(value), index)
+
+
+def run_rates(config: RatesConfig, progress: Progress | None = None, executor: Executor = IN_PROCESS) -> dict:
+    """Both parts; returns the summary (plain JSON data: every number the figure and tables show).
+    The runs go through `executor` (in-process by default); the summary does not depend on where they ran."""
     if config.seeds < 2 or config.floor_seeds < 1:
         raise ValueError("the rate part needs at least 2 seeds and the floor part at least 1")
-    task = rate_task(config)
-    floor = floor_task(config)
+    task, floor = _tasks(config)
     jobs = [("rate", schedule, K) for schedule in SCHEDULES for K in config.updates] + [("floor", None, sigma) for sigma in config.floor_noise]
-    iterator: Iterable = jobs if progress is None else progress(jobs, len(jobs))
     rate_rows, floor_runs = [], []
-    for index, (kind, schedule, value) in enumerate(iterator):
-        if kind == "rate":
-            rate_rows.append(_rate_run(config, task, schedule, int(value), index))
-        else:
-            floor_runs.append(_floor_run(config, floor, float(value), index))
+    cells = executor.map(rates_cell_task, [(config, index, *job) for index, job in enumerate(jobs)], progress)
+    for (kind, _, _), row in zip(jobs, cells):
+        (rate_rows if kind == "rate" else floor_runs).append(row)
+    _tasks.cache_clear()
 
     slopes = {}
     for schedule in SCHEDULES:

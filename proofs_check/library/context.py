@@ -70,6 +70,10 @@ class ConstantsModel:
     def __repr__(self) -> str:
         return f"ConstantsModel({self.name!r})"
 
+    def __reduce_ex__(self, protocol):
+        # `EXACT` is compared by identity: pickled (to a Dask worker) it stays the module's EXACT.
+        return "EXACT" if self is EXACT else super().__reduce_ex__(protocol)
+
 
 EXACT = ConstantsModel("MODEL.md")
 
