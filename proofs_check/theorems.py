@@ -971,7 +971,8 @@ def _check_convergence(setup: ConvergenceSetup, theorem: C.Theorem, seed: int, c
             "tau": tau,
             "X": X,
             "Y": Y,
-            "Delta_0": Delta_0 - f_lower,
+            "Delta_0": max(Delta_0 - f_lower, 0.0),
+            "Delta_0_rule": "f(W_0) − f_lower, f_lower ≤ f* (0, or ½ mean ||e||² with paired label noise); f(W_0) ≥ f_lower exactly, so a negative difference is rounding and counts as 0",
             "f_W0": Delta_0,
             "f_lower": f_lower,
             "alpha": alpha,
@@ -1054,7 +1055,7 @@ def _check_convergence(setup: ConvergenceSetup, theorem: C.Theorem, seed: int, c
     steps = {name: tallies[name].as_dict(STEP_STATEMENTS[name]) for name in DETERMINISTIC_STEPS}
     steps[NOISE_STEP[theorem.id]] = _noise_step(np.concatenate(noise_differences))
 
-    base = {"alpha": alpha, "beta": beta, "q_max": q_max, "G_max": G_max, "sigma": math.sqrt(sigma2), "Delta_0": Delta_0 - f_lower, "W_max": W_max, "tau": tau, "B": float(B), "M": float(layers)}
+    base = {"alpha": alpha, "beta": beta, "q_max": q_max, "G_max": G_max, "sigma": math.sqrt(sigma2), "Delta_0": max(Delta_0 - f_lower, 0.0), "W_max": W_max, "tau": tau, "B": float(B), "M": float(layers)}
     K_array = np.asarray(sweep, dtype=float)
     calibrated = {**base, "L": L_cal, "c_D": c_D_used, "K": K_array}
     certified = {**base, "L": L_cert, "c_D": 0.0 if synchronous else c_D_cert, "K": K_array}
