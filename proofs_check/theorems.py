@@ -225,9 +225,8 @@ class ConvergenceSetup:
     """A change of units: inputs ÷ units, the first and last layers' weights (teacher, student) and the targets × units.
     For M = 2 every term of the theorem scales by units², so a right side that is not invariant is exposed."""
     dominant_term: str | None = None
-    """None: informative when the left side falls min_fall× over the sweep with the floor ≤ ||∇f(W_0)||²/min_fall
-    (the headline); a term name of theory.convergence.TERM_NAMES: informative when that term is the largest part of
-    the calibrated right side at the largest K (the regime's purpose)."""
+    """A term name of theory.convergence.TERM_NAMES that must be at least DOMINANT_SHARE of the calibrated right
+    side at the largest K, else the regime is uninformative (its purpose); None: not required."""
     purpose: str = "the headline: the left side falls over the sweep, the critical scale and the rate are judged"
     """One sentence for the report: which term of the bound this regime makes dominant, and why."""
     targets: tuple[str, ...] = ()
@@ -320,6 +319,7 @@ def teacher_student_sphere(dims: Sequence[int], samples: int, seed: int) -> Data
 
 
 def _teacher_weights(setup: ConvergenceSetup, seed: int) -> tuple[Array, ...]:
+    """The teacher of a regime (setup.teacher), from the teacher stream."""
     dims = setup.dims
     rng = generator(seed, "teacher")
     if setup.teacher == "gaussian":
@@ -888,7 +888,7 @@ def _combine_regimes(results: Sequence[tuple[ConvergenceSetup, TheoremResult]], 
     details["regimes_not_run"] = [{"name": regime.name, "purpose": regime.purpose, "targets": list(regime.targets)} for regime in skipped]
     status = _combine(result.status for _, result in results)
     lhs, rhs = headline.lhs, headline.rhs
-    if "variants" in headline.details:
+    if headline.details.get("candidate") is None:
         details["variants"] = _merge_variants(results, skipped)
     if status != HOLDS:
         details["reason"] = "; ".join(f"regime {setup.name}: {result.details.get('reason', result.status)}" for setup, result in results if result.status != HOLDS)
@@ -905,10 +905,10 @@ def _merge_variants(results: Sequence[tuple[ConvergenceSetup, TheoremResult]], s
     refuting (or, if none, the closest) regime's K, lhs, rhs; every regime's row under 'per_regime';
     `not_tried`: the skipped regimes built to refute it (a variant not refuted and not tried is not a finding)."""
     merged = []
-    for variant in results[0][1].details["variants"]:
+    for variant in (v for v in THEOREM_VARIANTS if results[0][1].id in v.theorems):
         rows = []
         for setup, result in results:
-            row = next((r for r in result.details.get("variants", []) if r["name"] == variant["name"]), None)
+            row = next((r for r in result.details.get("variants", []) if r["id"] == variant.id), None)
             if row is None or result.status != HOLDS:
                 rows.append({"regime": setup.name, "status": ERROR, "refuted": False, "reason": f"no verdict: the regime's own check is {result.status}"})
                 continue
@@ -917,12 +917,12 @@ def _merge_variants(results: Sequence[tuple[ConvergenceSetup, TheoremResult]], s
         refuting = [row for row in judged if row["refuted"]]
         best = max(refuting or judged, key=lambda row: row["ratio_lower"]) if judged else rows[0]
         status = VIOLATED if refuting else ERROR if not judged else _combine(row["status"] for row in judged)
-        not_tried = [regime.name for regime in skipped if variant["id"] in regime.targets]
+        not_tried = [regime.name for regime in skipped if variant.id in regime.targets]
         merged.append(
             {
-                "id": variant["id"],
-                "name": variant["name"],
-                "expression": variant["expression"],
+                "id": variant.id,
+                "name": variant.name,
+                "expression": variant.expression,
                 "status": status,
                 "refuted": bool(refuting),
                 "regime": best["regime"],
@@ -1205,6 +1205,10 @@ def _check_convergence(setup: ConvergenceSetup, theorem: C.Theorem, seed: int, c
     return TheoremResult(theorem.id, result_status, _finite_or_none(lhs), _finite_or_none(rhs_value), _plain(details), _finite_or_none(critical_scale))
 
 
+DOMINANT_SHARE = 0.5
+"""A regime's dominant term must be at least this share of the calibrated right side at its largest K."""
+
+
 def _informative_conditions(setup: ConvergenceSetup, fall: float, floor: float, initial_grad_sq: float, beta: float, last_terms: Mapping[str, float], K_range: tuple[int, int]) -> list[dict]:
     """What makes a regime able to discriminate, each condition with its measured value and whether it is met
     (NaN is never met): the fall of the left side, the floor against ||∇f(W_0)||², β, and the dominant term."""
@@ -1219,7 +1223,7 @@ def _informative_conditions(setup: ConvergenceSetup, fall: float, floor: float, 
     if setup.dominant_term is not None:
         total = sum(last_terms.values())
         share = last_terms[setup.dominant_term] / total if total > 0 else math.nan
-        conditions.append({"name": "dominant_term", "term": setup.dominant_term, "value": share, "required": 0.5, "met": bool(share >= 0.5), "text": f"the {setup.dominant_term} term is {share:.3g} of the calibrated right side at K={K_range[1]} (at least half needed)"})
+        conditions.append({"name": "dominant_term", "term": setup.dominant_term, "value": share, "required": DOMINANT_SHARE, "met": bool(share >= DOMINANT_SHARE), "text": f"the {setup.dominant_term} term is {share:.3g} of the calibrated right side at K={K_range[1]} (at least {DOMINANT_SHARE:g} needed)"})
     return conditions
 
 
