@@ -71,6 +71,7 @@ def build_report(result: VerificationResult, elapsed: float, command: str | None
             "lemma_refuted": sum(v["refuted"] for v in variants),
             "theorem_variants": len(theorem_variants),
             "theorem_refuted": sum(v["refuted"] for v in theorem_variants),
+            "theorem_not_tried": sum(bool(v.get("not_tried")) for v in theorem_variants),
             "kill_rate": result.kill_rate,
             "refuted": sum(v["refuted"] for v in variants),
             "variants": variants,

@@ -202,7 +202,39 @@ class ConvergenceSetup:
     reference_points: int = 9
     """Versions k (evenly spaced over the run, every replica) at which the Hessian norm is measured."""
     min_fall: float = 10.0
-    """The left side must fall at least this factor over the sweep, else the check is uninformative."""
+    """The left side must fall at least this factor over the sweep, else the check is uninformative (0: not required)."""
+    max_floor_fraction: float | None = 0.1
+    """The calibrated floor must be at most this fraction of ||∇f(W_0)||² (None: not required)."""
+    max_beta: float | None = None
+    """The measured β must be at most this (a saturation regime; None: not required)."""
+    judge_rate: bool = True
+    """Judge the fitted rate against the band of the theory (the headline; other regimes are built for one term)."""
+    name: str = "headline"
+    """The regime's name in the report ('headline' is the experiment of the critical scale and the judged rate)."""
+    teacher: str = "gaussian"
+    """The teacher's weights: 'gaussian' (N(0, 1/d_{m−1}) entries) or 'signs' (every entry ±init_scale/sqrt(d_0),
+    random signs: all entries of every layer at one magnitude, so one τ saturates them alike); 'independent-signs':
+    the same, each matrix redrawn until it has full rank (no two units alike or opposite)."""
+    start: str = "random"
+    """W_0: 'random' (N(0, init_scale²/d_{m−1}) entries from the init stream) or 'teacher' (start_fraction × the teacher's weights)."""
+    start_fraction: float = 1.0
+    """W_0 = start_fraction × teacher when start = 'teacher' (below 1: every weight must grow toward the teacher)."""
+    label_noise: float = 0.0
+    """Targets teacher(x) ± e in pairs (each input twice), e ~ N(0, label_noise² I) from the data stream (sub-stream 1):
+    the sampling noise stays at the optimum, and f* ≥ f_lower = ½ mean ||e||² (equality at the teacher)."""
+    units: float = 1.0
+    """A change of units: inputs ÷ units, the first and last layers' weights (teacher, student) and the targets × units.
+    For M = 2 every term of the theorem scales by units², so a right side that is not invariant is exposed."""
+    dominant_term: str | None = None
+    """A term name of theory.convergence.TERM_NAMES that must be at least DOMINANT_SHARE of the calibrated right
+    side at the largest K, else the regime is uninformative (its purpose); None: not required."""
+    term_exceeds_lhs: str | None = None
+    """A term name that must exceed the mean left side at the largest K (dropping it then changes the right side
+    by more than the whole left side, so a bound tight elsewhere would fail without it); None: not required."""
+    purpose: str = "the headline: the left side falls over the sweep, the critical scale and the rate are judged"
+    """One sentence for the report: which term of the bound this regime makes dominant, and why."""
+    targets: tuple[str, ...] = ()
+    """Ids of the THEOREM_VARIANTS this regime is built to refute (a run that skips it reports them as not tried)."""
 
     @property
     def primary(self) -> str:
@@ -226,6 +258,63 @@ def convergence_setup(theorem_id: str, quick: bool) -> ConvergenceSetup:
     return ConvergenceSetup(theorem_id, ("ap",), (4, 6, 6, 3), 64, 8, 1, seeds, SWEEP)
 
 
+QUICK_REGIMES = ("headline",)
+"""The regimes `--quick` runs (the others cost minutes: their sweeps reach 12,800 and 25,600 updates)."""
+SATURATION_SWEEP = (200, 400, 800, 1600, 3200, 6400, 12800)
+FLOOR_SWEEP = (400, 800, 1600, 3200, 6400, 12800, 25600)
+DELAY_SWEEP = (100, 200, 400, 800, 1600, 3200, 6400)
+
+
+def convergence_regimes(theorem_id: str, quick: bool) -> tuple[ConvergenceSetup, ...]:
+    """The regimes of `theorem_id`, the headline first. The headline is where the left side falls and the
+    rate is judged; each further regime makes one term of the bound dominant and nearly attained, so a
+    false variant that weakens that term is refuted there (full run only; `--quick` runs the headline and
+    reports the variants it did not try: `QUICK_REGIMES`). Each regime is a complete check: hypotheses verified, the
+    project's bound must hold, NaN is an error, and it is informative only if its design shows
+    (`_informative_conditions`).
+
+    - saturation: a ±c teacher at 0.95τ, W_0 = 0.9 × teacher: every weight must grow toward its bound, where
+      ALD moves it by α|g|(1 − |w|/τ) ≈ αβ|g|, so the descent term's 1/β is nearly attained (β ≤ 0.1).
+    - floor: W_0 = a ±c teacher at 0.8τ on a 2-2-1 network with paired label noise (f* known exactly, Δ_0 = 0),
+      in units where the weights are ~10³ (`sp`) or ~10⁶ (`ap`): the asymmetric update drives the weights off
+      the optimum until the gradient balances the pull E|g|·W/τ, so the left side rises toward the floor
+      4G_max²σ²/β², which dominates the right side; the floor ∝ 1/τ variant is not invariant under the change
+      of units. (`sp` stays at 3·10³: its gradient-delay step compares b_k with 0 at MODEL.md's absolute
+      tolerance 10⁻¹², and the rounding of outputs of size ~units would exceed it.)
+    - delay (async): M = 6 layers (forward delays up to 5) at the largest step the pilot allows, little
+      sampling noise and a tiny floor, so the delay term exceeds the left side at the largest K: dropping it
+      changes the right side by more than the whole left side (its share of the right side depends on the
+      seed: 59 % with seed 0, 35 % and 17 % with seeds 1 and 2, so that share is reported, not required).
+    """
+    headline = convergence_setup(theorem_id, quick)
+    primary = headline.primary
+    saturation = ConvergenceSetup(
+        theorem_id, (primary,), (4, 6, 3), 64, 256 if primary == "sp" else 512, 4 if primary == "sp" else 1, 4, SATURATION_SWEEP,
+        tau_factor=1 / (0.9 * 0.95), saturation_margin=0.96 / (0.95 * 0.9), pilot_safety=1.1,
+        min_fall=3.0, max_floor_fraction=None, max_beta=0.1, judge_rate=False,
+        name="saturation", teacher="signs", start="teacher", start_fraction=0.9, targets=("beta-dropped",),
+        purpose="every weight grows from 0.9 of a ±c teacher at 0.95τ toward its bound: ALD moves it by α|g|(1 − |w|/τ) ≈ αβ|g|, so the descent term's 1/β is nearly attained",
+    )
+    floor = ConvergenceSetup(
+        theorem_id, (primary,), (2, 2, 1), 64, 1, 2 if primary == "sp" else 1, 4, FLOOR_SWEEP,
+        tau_factor=1.25, saturation_margin=1.02, pilot_safety=8.0,
+        min_fall=0.0, max_floor_fraction=None, dominant_term="asymptotic_floor", judge_rate=False,
+        name="floor", teacher="independent-signs", start="teacher", label_noise=0.3, units=3e3 if primary == "sp" else 1e6, targets=("floor-over-tau", "floor-dropped"),
+        purpose="W_0 is the optimum (Δ_0 = 0) of a task with paired label noise; the asymmetric update pulls every weight (at 0.8τ, of size 10³–10⁶ in the regime's units) off it, so the left side rises toward the floor, which dominates the right side",
+    )
+    regimes = [headline, saturation, floor]
+    if primary == "ap":
+        regimes.append(
+            ConvergenceSetup(
+                theorem_id, ("ap",), (4, 6, 6, 6, 6, 6, 3), 64, 256, 1, 4, DELAY_SWEEP,
+                tau_factor=100.0, pilot_safety=2.5, min_fall=3.0, max_floor_fraction=None, term_exceeds_lhs="delay", judge_rate=False,
+                name="delay", targets=("delay-dropped",),
+                purpose="M = 6 (forward delays up to 5) at the largest step the pilot allows with little noise and τ = 100·||W_0||_inf: the delay term exceeds the left side at the largest K (and is 59 % of the right side with seed 0)",
+            )
+        )
+    return tuple(regimes)
+
+
 def teacher_student_sphere(dims: Sequence[int], samples: int, seed: int) -> Dataset:
     """Inputs uniform on the unit sphere (X = 1), targets from a tanh teacher of the same architecture (realisable: f* = 0)."""
     inputs = generator(seed, "data").standard_normal((samples, dims[0]))
@@ -233,6 +322,62 @@ def teacher_student_sphere(dims: Sequence[int], samples: int, seed: int) -> Data
     teacher_rng = generator(seed, "teacher")
     teacher = tuple(teacher_rng.standard_normal((dims[m + 1], dims[m])) / np.sqrt(dims[m]) for m in range(len(dims) - 1))
     return Dataset(inputs, network.forward(teacher, inputs, TANH).output)
+
+
+def _teacher_weights(setup: ConvergenceSetup, seed: int) -> tuple[Array, ...]:
+    """The teacher of a regime (setup.teacher), from the teacher stream."""
+    dims = setup.dims
+    rng = generator(seed, "teacher")
+    if setup.teacher == "gaussian":
+        weights = [rng.standard_normal((dims[m + 1], dims[m])) / np.sqrt(dims[m]) for m in range(len(dims) - 1)]
+    elif setup.teacher in ("signs", "independent-signs"):
+        weights = [_signs(rng, (dims[m + 1], dims[m]), setup.teacher == "independent-signs") * setup.init_scale / np.sqrt(dims[0]) for m in range(len(dims) - 1)]
+    else:
+        raise ValueError(f"unknown teacher {setup.teacher!r}; allowed: gaussian, signs, independent-signs")
+    return tuple(weights)
+
+
+def _signs(rng: np.random.Generator, shape: tuple[int, int], independent: bool) -> Array:
+    """A random ±1 matrix; `independent`: redrawn (same stream) until no two rows are equal up to sign, so no
+    two hidden units of the teacher compute the same or opposite signal (a 2-2-1 teacher could otherwise
+    output 0 identically, a degenerate optimum where the gradients cancel)."""
+    while True:
+        matrix = np.where(rng.random(shape) < 0.5, -1.0, 1.0)
+        if not independent or shape[0] == 1 or np.linalg.matrix_rank(matrix) == min(shape):
+            return matrix
+
+
+def _in_units(weights: Sequence[Array], units: float) -> tuple[Array, ...]:
+    """The first and the last layer × units (the network's function, with inputs ÷ units, is its output × units)."""
+    last = len(weights) - 1
+    return tuple(w * units if m in (0, last) else w for m, w in enumerate(weights))
+
+
+def convergence_problem(setup: ConvergenceSetup, seed: int) -> tuple[Dataset, tuple[Array, ...], float]:
+    """(data, W_0, f_lower) of a regime: the teacher–student task on the sphere (radius 1/units), with
+    paired label noise when setup.label_noise > 0, and f_lower ≤ f* (0, or ½ mean ||e||² with label noise)."""
+    if setup.label_noise == 0.0 and setup.teacher == "gaussian" and setup.units == 1.0:
+        data, teacher = teacher_student_sphere(setup.dims, setup.samples, seed), None
+    else:
+        distinct = setup.samples // 2 if setup.label_noise > 0 else setup.samples
+        inputs = generator(seed, "data").standard_normal((distinct, setup.dims[0]))
+        inputs /= np.linalg.norm(inputs, axis=-1, keepdims=True) * setup.units
+        teacher = _in_units(_teacher_weights(setup, seed), setup.units)
+        outputs = network.forward(teacher, inputs, TANH).output
+        if setup.label_noise > 0:
+            error = generator(seed, "data", 1).standard_normal(outputs.shape) * setup.label_noise * setup.units
+            data = Dataset(np.concatenate([inputs, inputs]), np.concatenate([outputs + error, outputs - error]))
+        else:
+            data = Dataset(inputs, outputs)
+    f_lower = float(np.mean(np.sum((data.targets[: setup.samples // 2] - data.targets[setup.samples // 2 :]) ** 2, axis=-1)) / 8) if setup.label_noise > 0 else 0.0
+    if setup.start == "random":
+        initial = _in_units(initial_weights(list(setup.dims), seed, scale=setup.init_scale), setup.units)
+    elif setup.start == "teacher":
+        teacher = teacher if teacher is not None else _in_units(_teacher_weights(setup, seed), setup.units)
+        initial = tuple(setup.start_fraction * w for w in teacher)
+    else:
+        raise ValueError(f"unknown start {setup.start!r}; allowed: random, teacher")
+    return data, initial, f_lower
 
 
 def noise_seeds(seed: int, count: int) -> tuple[int, ...]:
@@ -285,6 +430,8 @@ def _squared_norm(vectors: Array) -> Array:
     return np.sum(vectors * vectors, axis=-1)
 
 
+STEP_CHUNK = 400
+"""Updates whose §5 step quantities are evaluated at once (memory: the sampled rows of every replica)."""
 POWER_ITERATIONS = 40
 HVP_STEP = 1e-5
 
@@ -495,9 +642,10 @@ class _StepTally:
         }
 
 
-def _judge_steps(run: _Run, q: Mapping[str, Array], constants: dict, tallies: dict[str, _StepTally], recompute: Callable[[Array], dict]) -> None:
-    """Add the entries of one run to the tallies; near ties (ratio within 1e-6 of 1) are
-    decided on the sides recomputed in 50-digit mpmath (MODEL.md's tolerance policy)."""
+def _judge_steps(run: _Run, q: Mapping[str, Array], constants: dict, tallies: dict[str, _StepTally], recompute: Callable[[Array], dict], offset: int = 0) -> None:
+    """Add the entries of one run (its updates offset, offset + 1, … when `q` holds a chunk) to the tallies;
+    near ties (ratio within 1e-6 of 1) are decided on the sides recomputed in 50-digit mpmath (MODEL.md's
+    tolerance policy)."""
     judged = {}
     for name, (lhs, rhs) in _step_sides(q, FLOAT64, constants).items():
         lhs, rhs = np.broadcast_arrays(np.asarray(lhs, dtype=float), np.asarray(rhs, dtype=float))
@@ -528,17 +676,17 @@ def _judge_steps(run: _Run, q: Mapping[str, Array], constants: dict, tallies: di
             index = np.unravel_index(int(np.argmax(np.where(finite, ratio, -np.inf))), ratio.shape)
             if float(ratio[index]) > tally.max_ratio:
                 tally.max_ratio = float(ratio[index])
-                tally.worst = {"schedule": run.schedule, "K": run.K, "update": int(index[0]), "replica": int(index[1]), "lhs": float(lhs[index]), "rhs": float(rhs[index])}
+                tally.worst = {"schedule": run.schedule, "K": run.K, "update": offset + int(index[0]), "replica": int(index[1]), "lhs": float(lhs[index]), "rhs": float(rhs[index])}
         if not finite.all():
             index = tuple(int(i) for i in np.argwhere(~finite)[0])
-            tally.worst = {"schedule": run.schedule, "K": run.K, "update": index[0], "replica": index[1], "lhs": _plain(float(lhs[index])), "rhs": _plain(float(rhs[index])), "reason": "NaN or infinite side"}
+            tally.worst = {"schedule": run.schedule, "K": run.K, "update": offset + index[0], "replica": index[1], "lhs": _plain(float(lhs[index])), "rhs": _plain(float(rhs[index])), "reason": "NaN or infinite side"}
 
 
-def _recompute_entries(run: _Run, x: Array, y: Array, constants: Mapping[str, float]) -> Callable[[Array], dict]:
-    """A function: entries [(k, r), ...] → the step sides at those entries in 50-digit mpmath."""
+def _recompute_entries(run: _Run, x: Array, y: Array, constants: Mapping[str, float], offset: int = 0) -> Callable[[Array], dict]:
+    """A function: entries [(k − offset, r), ...] → the step sides at those entries in 50-digit mpmath."""
 
     def recompute(entries: Array) -> dict:
-        k, r = entries[:, 0], entries[:, 1]
+        k, r = entries[:, 0] + offset, entries[:, 1]
         with MPMATH.context():
             convert = MPMATH.convert
             current = [convert(layer[k, r]) for layer in run.versions]
@@ -568,21 +716,24 @@ _DELAY = "alpha**2*c_D**2*q_max**2*(4/beta**2 + 6*L*alpha/beta)"
 class TheoremVariant:
     """A deliberately false right side of a convergence theorem, as an expression in THEOREM_SYMBOLS."""
 
+    id: str
+    """Short name (a regime's `targets` refer to it)."""
     name: str
     expression: str
     theorems: tuple[str, ...] = CONVERGENCE_IDS
 
 
 THEOREM_VARIANTS: tuple[TheoremVariant, ...] = (
-    TheoremVariant("K^-1 rate: the whole bound x (K_0/K), K_0 = 25 the smallest K of the sweep", "bound*25/K"),
+    TheoremVariant("k-rate", "K^-1 rate: the whole bound x (K_0/K), K_0 = 25 the smallest K of the sweep", "bound*25/K"),
     TheoremVariant(
+        "beta-dropped",
         "1/beta dropped (beta = 1 in every term)",
         "4*Delta_0/(alpha*K) + 6*L*alpha*q_max**2*sigma**2/B + 4*G_max**2*sigma**2/B + alpha**2*c_D**2*q_max**2*(4 + 6*L*alpha)",
     ),
-    TheoremVariant("floor proportional to 1/tau instead of 1/tau^2 (G_max^2 -> G_max/tau)", f"bound - {_FLOOR} + 4*G_max*sigma**2/(tau*B*beta**2)"),
-    TheoremVariant("all constants / 10", "bound/10"),
-    TheoremVariant("delay term dropped", f"bound - {_DELAY}", ("async-convergence",)),
-    TheoremVariant("floor dropped", f"bound - {_FLOOR}"),
+    TheoremVariant("floor-over-tau", "floor proportional to 1/tau instead of 1/tau^2 (G_max^2 -> G_max/tau)", f"bound - {_FLOOR} + 4*G_max*sigma**2/(tau*B*beta**2)"),
+    TheoremVariant("constants-over-10", "all constants / 10", "bound/10"),
+    TheoremVariant("delay-dropped", "delay term dropped", f"bound - {_DELAY}", ("async-convergence",)),
+    TheoremVariant("floor-dropped", "floor dropped", f"bound - {_FLOOR}"),
 )
 """The theorem falsification set: each is checked exactly as a user's `theorem --rhs`."""
 
@@ -661,34 +812,142 @@ def check_convergence(
     the theory; 'error' on NaN/inf, a failed hypothesis or an uninformative experiment.
     With `speedup`, details["speedup"] holds `measure_speedup` (AP's slots to ε against SP's).
     """
-    setup = setup or convergence_setup(theorem_id, quick)
+    skipped: tuple[ConvergenceSetup, ...] = ()
+    if setup is not None:
+        regimes: tuple[ConvergenceSetup, ...] = (setup,)
+    else:
+        designed = convergence_regimes(theorem_id, quick)
+        regimes = tuple(regime for regime in designed if not quick or regime.name in QUICK_REGIMES)
+        skipped = tuple(regime for regime in designed if regime not in regimes)
     if budget is not None:
-        setup = dataclasses.replace(setup, seeds=seeds_for_budget(quick, budget))
+        regimes = tuple(dataclasses.replace(regime, seeds=_scaled_seeds(regime.seeds, quick, budget, index == 0)) for index, regime in enumerate(regimes))
     candidate = None if rhs is None else parse_theorem_rhs(rhs)
     theorem = C.theorem(theorem_id)
-    details: dict = {
+    common: dict = {
         "theorem": theorem_id,
         "paper_label": theorem.paper_label,
         "statement": theorem.text(),
         "seed": int(seed),
-        "seeds": setup.seeds,
         "quick": bool(quick),
         "confidence": CONFIDENCE,
         "rhs_scale": float(rhs_scale),
         "candidate": rhs,
     }
+    speedup_rows = None
+    if speedup:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            speedup_rows = measure_speedup(quick=quick, seed=seed)
+    results = []
+    for index, regime in enumerate(regimes):
+        details = {**common, "regime": regime.name, "seeds": regime.seeds}
+        if index == 0 and speedup_rows is not None:
+            details["speedup"] = speedup_rows
+        results.append((regime, _run_regime(regime, theorem, seed, candidate, float(rhs_scale), progress if index == 0 else None, details)))
+    return results[0][1] if setup is not None else _combine_regimes(results, skipped)
+
+
+def _scaled_seeds(seeds: int, quick: bool, budget: float, headline: bool) -> int:
+    """The headline's seeds by `seeds_for_budget`; another regime's scaled like it (linearly, at least 2)."""
+    if headline:
+        return seeds_for_budget(quick, budget)
+    return max(2, int(round(seeds * float(budget) / 10)))
+
+
+def _run_regime(setup: ConvergenceSetup, theorem: C.Theorem, seed: int, candidate, rhs_scale: float, progress: Progress | None, details: dict) -> TheoremResult:
+    """One regime's check; a failure to give a verdict (NaN, a failed hypothesis) is an 'error' result, never raised."""
     try:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            if speedup:
-                details["speedup"] = measure_speedup(quick=quick, seed=seed)
-            return _check_convergence(setup, theorem, seed, candidate, float(rhs_scale), progress, details)
+            return _check_convergence(setup, theorem, seed, candidate, rhs_scale, progress, details)
     except _CheckError as failure:
         details["reason"] = failure.reason
         details["inputs"] = _plain(failure.inputs)
-        return TheoremResult(theorem_id, ERROR, None, None, _plain(details))
+        return TheoremResult(theorem.id, ERROR, None, None, _plain(details))
     except (ArithmeticError, ValueError, np.linalg.LinAlgError) as failure:
         details["reason"] = f"{type(failure).__name__}: {failure}"
-        return TheoremResult(theorem_id, ERROR, None, None, _plain(details))
+        return TheoremResult(theorem.id, ERROR, None, None, _plain(details))
+
+
+def _regime_summary(setup: ConvergenceSetup, result: TheoremResult) -> dict:
+    """The report row of one regime: its design, verdict, critical scales, what makes it informative, and its variant rows."""
+    details = result.details
+    summary = {
+        "name": setup.name,
+        "purpose": setup.purpose,
+        "status": result.status,
+        "schedule": setup.primary,
+        "dims": list(setup.dims),
+        "seeds": setup.seeds,
+        "micro_batch_size": setup.micro_batch_size,
+        "mini_batch": setup.mini_batch,
+        "K_values": sorted(setup.updates),
+        "lhs": result.lhs,
+        "rhs": result.rhs,
+        "critical_scale": details.get("critical_scale"),
+    }
+    for key in ("reason", "alpha", "beta", "q_max", "G_max", "W_max", "tau", "sigma2", "Delta_0", "f_lower", "L", "c_D", "informative", "terms", "hypotheses", "offending"):
+        if key in details:
+            summary[key] = details[key]
+    if "per_K" in details:
+        summary["per_K"] = [{key: row[key] for key in ("K", "lhs", "rhs", "rhs_calibrated", "ratio_calibrated", "terms_calibrated", "status")} for row in details["per_K"]]
+    if "variants" in details:
+        summary["variants"] = details["variants"]
+    return summary
+
+
+def _combine_regimes(results: Sequence[tuple[ConvergenceSetup, TheoremResult]], skipped: Sequence[ConvergenceSetup] = ()) -> TheoremResult:
+    """One result from the regimes: the headline's numbers, the worst status over every regime (each must
+    hold on its own), the offending (K, lhs, rhs) of the deepest violation, and each false variant refuted
+    when any regime that gives a verdict violates it."""
+    headline = results[0][1]
+    details = dict(headline.details)
+    details["regimes"] = [_regime_summary(setup, result) for setup, result in results]
+    details["regimes_not_run"] = [{"name": regime.name, "purpose": regime.purpose, "targets": list(regime.targets)} for regime in skipped]
+    status = _combine(result.status for _, result in results)
+    lhs, rhs = headline.lhs, headline.rhs
+    if headline.details.get("candidate") is None:
+        details["variants"] = _merge_variants(results, skipped)
+    if status != HOLDS:
+        details["reason"] = "; ".join(f"regime {setup.name}: {result.details.get('reason', result.status)}" for setup, result in results if result.status != HOLDS)
+        offending = [dict(result.details["offending"], regime=setup.name) for setup, result in results if result.status == VIOLATED and "offending" in result.details]
+        if offending:
+            worst = max(offending, key=lambda row: (row["rhs"] <= 0, row["lower"] / row["rhs"] if row["rhs"] > 0 else math.inf))
+            details["offending"] = worst
+            lhs, rhs = worst["lhs"], worst["rhs"]
+    return TheoremResult(headline.id, status, lhs, rhs, _plain(details), headline.critical_scale)
+
+
+def _merge_variants(results: Sequence[tuple[ConvergenceSetup, TheoremResult]], skipped: Sequence[ConvergenceSetup] = ()) -> list[dict]:
+    """Each false variant over the regimes: refuted if violated in a regime whose own check holds; the
+    refuting (or, if none, the closest) regime's K, lhs, rhs; every regime's row under 'per_regime';
+    `not_tried`: the skipped regimes built to refute it (a variant not refuted and not tried is not a finding)."""
+    merged = []
+    for variant in (v for v in THEOREM_VARIANTS if results[0][1].id in v.theorems):
+        rows = []
+        for setup, result in results:
+            row = next((r for r in result.details.get("variants", []) if r["id"] == variant.id), None)
+            if row is None or result.status != HOLDS:
+                rows.append({"regime": setup.name, "status": ERROR, "refuted": False, "reason": f"no verdict: the regime's own check is {result.status}"})
+                continue
+            rows.append({"regime": setup.name, **{key: row[key] for key in ("status", "refuted", "K", "lhs", "rhs", "ratio", "ratio_lower")}})
+        judged = [row for row in rows if "ratio_lower" in row and row["ratio_lower"] is not None]
+        refuting = [row for row in judged if row["refuted"]]
+        best = max(refuting or judged, key=lambda row: row["ratio_lower"]) if judged else rows[0]
+        status = VIOLATED if refuting else ERROR if not judged else _combine(row["status"] for row in judged)
+        not_tried = [regime.name for regime in skipped if variant.id in regime.targets]
+        merged.append(
+            {
+                "id": variant.id,
+                "name": variant.name,
+                "expression": variant.expression,
+                "status": status,
+                "refuted": bool(refuting),
+                "regime": best["regime"],
+                **{key: best.get(key) for key in ("K", "lhs", "rhs", "ratio", "ratio_lower")},
+                "per_regime": rows,
+                "not_tried": [] if refuting else not_tried,
+            }
+        )
+    return merged
 
 
 def _max_abs(arrays: Iterable[Array]) -> float:
@@ -698,17 +957,15 @@ def _max_abs(arrays: Iterable[Array]) -> float:
 def _check_convergence(setup: ConvergenceSetup, theorem: C.Theorem, seed: int, candidate, rhs_scale: float, progress: Progress | None, details: dict) -> TheoremResult:
     dims = setup.dims
     layers = len(dims) - 1
-    data = teacher_student_sphere(dims, setup.samples, seed)
+    data, initial, f_lower = convergence_problem(setup, seed)
     x, y = data.inputs, data.targets
-    initial = initial_weights(list(dims), seed, scale=setup.init_scale)
     X = float(np.max(np.linalg.norm(x, axis=-1)))
     Y = float(np.max(np.linalg.norm(y, axis=-1)))
     initial_saturation = _max_abs(initial)
     tau = setup.tau_factor * initial_saturation
     W_max_0 = setup.saturation_margin * initial_saturation
     device_0 = C.ald_device_constants(W_max_0, tau)
-    Delta_0 = float(network.mean_loss(initial, x, y, TANH, SQUARED))
-    f_lower = 0.0  # the squared loss is ≥ 0 and the task is realisable: f* = 0
+    Delta_0 = float(network.mean_loss(initial, x, y, TANH, SQUARED))  # f(W_0); Δ_0 = f(W_0) − f_lower ≥ f(W_0) − f*
     L_pilot = float(hessian_norm(initial, x, y, seed=seed))
     alpha = step_size(device_0.beta, setup.pilot_safety * L_pilot, device_0.q_max)
     B = setup.mini_batch
@@ -730,7 +987,8 @@ def _check_convergence(setup: ConvergenceSetup, theorem: C.Theorem, seed: int, c
             "tau": tau,
             "X": X,
             "Y": Y,
-            "Delta_0": Delta_0 - f_lower,
+            "Delta_0": max(Delta_0 - f_lower, 0.0),
+            "Delta_0_rule": "f(W_0) − f_lower, f_lower ≤ f* (0, or ½ mean ||e||² with paired label noise); f(W_0) ≥ f_lower exactly, so a negative difference is rounding and counts as 0",
             "f_W0": Delta_0,
             "f_lower": f_lower,
             "alpha": alpha,
@@ -796,11 +1054,13 @@ def _check_convergence(setup: ConvergenceSetup, theorem: C.Theorem, seed: int, c
     for run in runs:
         current = [layer[:-1] for layer in run.versions]
         following = [layer[1:] for layer in run.versions]
-        q = _quantities(current, following, run.applied, x, y, x[run.rows], y[run.rows], FLOAT64, 2, (run.loss[:-1], run.loss[1:]), [g[:-1] for g in run.gradient])
-        _require_finite("step quantities", q.values(), schedule=run.schedule, alpha=alpha)
-        _judge_steps(run, q, constants, tallies, _recompute_entries(run, x, y, constants))
-        noise_differences.append((_squared_norm(q["noise"]) - run.variance[:-1] / B).ravel())
-        bias_max = max(bias_max, float(np.max(np.sqrt(_squared_norm(q["bias"])))))
+        for start in range(0, run.K, STEP_CHUNK):  # chunks of updates: the sampled rows of a long run do not fit at once
+            k = slice(start, min(start + STEP_CHUNK, run.K))
+            q = _quantities([v[k] for v in current], [v[k] for v in following], [a[k] for a in run.applied], x, y, x[run.rows[k]], y[run.rows[k]], FLOAT64, 2, (run.loss[:-1][k], run.loss[1:][k]), [g[:-1][k] for g in run.gradient])
+            _require_finite("step quantities", q.values(), schedule=run.schedule, alpha=alpha)
+            _judge_steps(run, q, constants, tallies, _recompute_entries(run, x, y, constants, start), start)
+            noise_differences.append((_squared_norm(q["noise"]) - run.variance[:-1][k] / B).ravel())
+            bias_max = max(bias_max, float(np.max(np.sqrt(_squared_norm(q["bias"])))))
         grad_sq = _squared_norm(_flat(run.gradient, 2))[:K_max]
         cumulative = np.cumsum(grad_sq, axis=0)
         per_seed_by_schedule[run.schedule] = np.stack([cumulative[K - 1] / K for K in sweep])  # [len(sweep), R]
@@ -811,7 +1071,7 @@ def _check_convergence(setup: ConvergenceSetup, theorem: C.Theorem, seed: int, c
     steps = {name: tallies[name].as_dict(STEP_STATEMENTS[name]) for name in DETERMINISTIC_STEPS}
     steps[NOISE_STEP[theorem.id]] = _noise_step(np.concatenate(noise_differences))
 
-    base = {"alpha": alpha, "beta": beta, "q_max": q_max, "G_max": G_max, "sigma": math.sqrt(sigma2), "Delta_0": Delta_0 - f_lower, "W_max": W_max, "tau": tau, "B": float(B), "M": float(layers)}
+    base = {"alpha": alpha, "beta": beta, "q_max": q_max, "G_max": G_max, "sigma": math.sqrt(sigma2), "Delta_0": max(Delta_0 - f_lower, 0.0), "W_max": W_max, "tau": tau, "B": float(B), "M": float(layers)}
     K_array = np.asarray(sweep, dtype=float)
     calibrated = {**base, "L": L_cal, "c_D": c_D_used, "K": K_array}
     certified = {**base, "L": L_cert, "c_D": 0.0 if synchronous else c_D_cert, "K": K_array}
@@ -863,7 +1123,9 @@ def _check_convergence(setup: ConvergenceSetup, theorem: C.Theorem, seed: int, c
     fall_first_last = float(lhs_mean[0] / lhs_mean[-1]) if lhs_mean[-1] > 0 else math.inf
     floor_cal = float(terms_cal["asymptotic_floor"][0])
     initial_grad_sq = float(_squared_norm(_flat(network.gradients(initial, x, y, TANH, SQUARED), 0)))
-    rate = _rate(sweep, primary, floor_cal)
+    rate = _rate(sweep, primary, floor_cal) if setup.judge_rate else {"status": "not judged", "reason": f"regime {setup.name}: built for one term of the bound, the rate is judged on the headline"}
+    informative = {"fall": fall, "fall_first_to_last": fall_first_last, "required": setup.min_fall, "floor": floor_cal, "initial_gradient_sq": initial_grad_sq}
+    informative["conditions"] = _informative_conditions(setup, fall_first_last, floor_cal, initial_grad_sq, beta, {name: float(value[-1]) for name, value in terms_cal.items()}, (sweep[0], sweep[-1]), float(lhs_mean[-1]))
     hypotheses = {
         "W_max < tau": W_max < tau,
         "alpha <= beta/(6 L_cal q_max^2) (calibrated)": alpha <= step_size(beta, L_cal, q_max) * (1 + 1e-12),
@@ -910,7 +1172,7 @@ def _check_convergence(setup: ConvergenceSetup, theorem: C.Theorem, seed: int, c
             "means": {schedule: per_K_by_schedule[schedule][worst_index] for schedule in per_K_by_schedule},
             "per_K": per_K,
             "rate": rate,
-            "informative": {"fall": fall, "fall_first_to_last": fall_first_last, "required": setup.min_fall, "floor": floor_cal, "initial_gradient_sq": initial_grad_sq},
+            "informative": informative,
             "steps": steps,
             "trace_replay_max_difference": replay,
         }
@@ -934,11 +1196,11 @@ def _check_convergence(setup: ConvergenceSetup, theorem: C.Theorem, seed: int, c
     elif verdict == ERROR or step_status == ERROR or not math.isfinite(fall):
         details["reason"] = "a NaN or infinite value in a side"
         result_status = ERROR
-    elif fall_first_last < setup.min_fall or not floor_cal * setup.min_fall <= initial_grad_sq:
-        details["reason"] = f"uninformative: the left side falls {fall_first_last:.3g}x from K={sweep[0]} to K={sweep[-1]} (at least {setup.min_fall:g}x needed) with the floor {floor_cal:.3g} against ||∇f(W_0)||² = {initial_grad_sq:.3g}"
+    elif not all(condition["met"] for condition in informative["conditions"]):
+        details["reason"] = "uninformative: " + "; ".join(condition["text"] for condition in informative["conditions"] if not condition["met"])
         result_status = ERROR
     else:
-        checks = [verdict, step_status] + ([rate["status"]] if candidate is None else [])
+        checks = [verdict, step_status] + ([rate["status"]] if candidate is None and setup.judge_rate else [])
         result_status = _combine(checks)
         if result_status == VIOLATED:
             reasons = []
@@ -959,6 +1221,32 @@ def _check_convergence(setup: ConvergenceSetup, theorem: C.Theorem, seed: int, c
     return TheoremResult(theorem.id, result_status, _finite_or_none(lhs), _finite_or_none(rhs_value), _plain(details), _finite_or_none(critical_scale))
 
 
+DOMINANT_SHARE = 0.5
+"""A regime's dominant term must be at least this share of the calibrated right side at its largest K."""
+
+
+def _informative_conditions(setup: ConvergenceSetup, fall: float, floor: float, initial_grad_sq: float, beta: float, last_terms: Mapping[str, float], K_range: tuple[int, int], last_lhs: float) -> list[dict]:
+    """What makes a regime able to discriminate, each condition with its measured value and whether it is met
+    (NaN is never met): the fall of the left side, the floor against ||∇f(W_0)||², β, the dominant term, and a
+    term against the left side."""
+    conditions = []
+    if setup.min_fall > 0:
+        conditions.append({"name": "fall", "value": fall, "required": setup.min_fall, "met": bool(fall >= setup.min_fall), "text": f"the left side falls {fall:.3g}x from K={K_range[0]} to K={K_range[1]} (at least {setup.min_fall:g}x needed)"})
+    if setup.max_floor_fraction is not None:
+        fraction = floor / initial_grad_sq if initial_grad_sq > 0 else math.inf
+        conditions.append({"name": "floor", "value": fraction, "required": setup.max_floor_fraction, "met": bool(fraction <= setup.max_floor_fraction), "text": f"the floor {floor:.3g} is {fraction:.3g} of ||∇f(W_0)||² = {initial_grad_sq:.3g} (at most {setup.max_floor_fraction:g} allowed)"})
+    if setup.max_beta is not None:
+        conditions.append({"name": "beta", "value": beta, "required": setup.max_beta, "met": bool(beta <= setup.max_beta), "text": f"β = {beta:.3g} (at most {setup.max_beta:g}: the 1/β factors must matter)"})
+    if setup.dominant_term is not None:
+        total = sum(last_terms.values())
+        share = last_terms[setup.dominant_term] / total if total > 0 else math.nan
+        conditions.append({"name": "dominant_term", "term": setup.dominant_term, "value": share, "required": DOMINANT_SHARE, "met": bool(share >= DOMINANT_SHARE), "text": f"the {setup.dominant_term} term is {share:.3g} of the calibrated right side at K={K_range[1]} (at least {DOMINANT_SHARE:g} needed)"})
+    if setup.term_exceeds_lhs is not None:
+        excess = last_terms[setup.term_exceeds_lhs] / last_lhs if last_lhs > 0 else math.nan
+        conditions.append({"name": "term_exceeds_lhs", "term": setup.term_exceeds_lhs, "value": excess, "required": 1.0, "met": bool(excess > 1.0), "text": f"the {setup.term_exceeds_lhs} term is {excess:.3g}× the left side at K={K_range[1]} (more than 1× needed)"})
+    return conditions
+
+
 def _variant_row(variant: TheoremVariant, values: Mapping[str, Array], per_seed_by_schedule: Mapping[str, Array], sweep: Sequence[int]) -> dict:
     """A false variant checked like a candidate `--rhs` on the same runs."""
     candidate = parse_theorem_rhs(variant.expression)
@@ -969,7 +1257,7 @@ def _variant_row(variant: TheoremVariant, values: Mapping[str, Array], per_seed_
         worst_rows.append(worst)
     status = _combine(statuses)
     worst = max(worst_rows, key=_severity)
-    return {"name": variant.name, "expression": variant.expression, "status": status, "refuted": status == VIOLATED, "K": worst["K"], "lhs": worst["lhs"], "rhs": worst["rhs"], "ratio": worst["ratio"], "ratio_lower": worst["ratio_lower"]}
+    return {"id": variant.id, "name": variant.name, "expression": variant.expression, "status": status, "refuted": status == VIOLATED, "K": worst["K"], "lhs": worst["lhs"], "rhs": worst["rhs"], "ratio": worst["ratio"], "ratio_lower": worst["ratio_lower"]}
 
 
 def _noise_step(samples: Array) -> dict:

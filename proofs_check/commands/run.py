@@ -66,10 +66,16 @@ def print_summary(report: dict, out: Path) -> None:
     for variant in falsification["variants"]:
         if not variant["refuted"]:
             print(f"  NOT refuted: {variant['lemma']}: {variant['name']}")
-    print(f"theorem falsification power: {falsification['theorem_refuted']}/{falsification['theorem_variants']} false theorem variants refuted")
+    not_tried = falsification.get("theorem_not_tried", 0)
+    print(f"theorem falsification power: {falsification['theorem_refuted']}/{falsification['theorem_variants']} false theorem variants refuted" + (f", {not_tried} not tried (their regimes run in the full check only)" if not_tried else ""))
     for variant in falsification["theorem_variant_list"]:
-        if not variant["refuted"]:
-            print(f"  NOT refuted: {variant['theorem']}: {variant['name']} (largest lhs/rhs {variant['ratio']:.3g} at K={variant['K']})")
+        where = f"regime {variant.get('regime', 'headline')}, K={variant['K']}: lhs {variant['lhs']:.4g}, rhs {variant['rhs']:.4g}"
+        if variant["refuted"]:
+            print(f"  refuted: {variant['theorem']}: {variant['name']} ({where})")
+        elif variant.get("not_tried"):
+            print(f"  not tried: {variant['theorem']}: {variant['name']} (regime {', '.join(variant['not_tried'])})")
+        else:
+            print(f"  NOT refuted: {variant['theorem']}: {variant['name']} (largest lhs/rhs {variant['ratio']:.3g}; {where})")
     counts = report["ledger"]["counts"]
     print(f"proof-step ledger: {counts['proved']} proved by z3, {counts['identity']} identities, {counts['numerical']} checked numerically, {counts['unproved']} unproved")
     for row in report["lemmas"]:

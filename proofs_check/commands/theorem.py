@@ -72,10 +72,17 @@ def run(arguments: argparse.Namespace) -> int:
         rate = details.get("rate", {})
         if "K_of_epsilon_slope" in rate:
             print(f"rate: lhs ∝ K^{rate['fitted_exponent']:.3f} ± {rate['std_error']:.2g}, K(ε) ∝ ε^{rate['K_of_epsilon_slope']:.3f} (allowed [-2, -1]): {rate['status']}")
+    regimes = details.get("regimes") or []
+    if len(regimes) > 1:
+        print_table(
+            ["regime", "schedule", Column("K max", "right"), Column("critical scale", "right", ".3g"), "status"],
+            [(row["name"], row["schedule"], row["K_values"][-1], _number((row.get("critical_scale") or {}).get("calibrated")), row["status"]) for row in regimes],
+            title="regimes (each makes one term of the bound dominant; the right side must hold in all):",
+        )
     if result.status != HOLDS:
         offending = details.get("offending")
         if offending:
-            print(f"VIOLATED at K={offending['K']}: lhs {_number(offending['lhs']):.6g} (99% lower bound {_number(offending['lower']):.6g}) > rhs {_number(offending['rhs']):.6g}")
+            print(f"VIOLATED{' in regime ' + offending['regime'] if 'regime' in offending else ''} at K={offending['K']}: lhs {_number(offending['lhs']):.6g} (99% lower bound {_number(offending['lower']):.6g}) > rhs {_number(offending['rhs']):.6g}")
         print(f"{result.status.upper()}: {details.get('reason', '')}")
     else:
         print("holds")

@@ -208,6 +208,26 @@ def test_a_bound_false_only_for_four_or_more_layers_is_refuted():
     assert check.status == VIOLATED and check.witness.layers >= 4 and check.witness_ratio > 1
 
 
+def test_a_bound_false_only_for_widths_of_four_or_more_is_refuted():
+    """||W_m||_2 ≤ ||W_m||_F ≤ sqrt(d_m d_{m−1})·W_max ≤ 3·W_max when every dimension is ≤ 3, so the factor
+    is exactly 1 there and the candidate equals the bound; a layer with a dimension 4 can have ||W_m||_2 up to
+    4·W_max (a flat rank-one matrix), where it falls below. The search must reach widths 4."""
+    claim = candidate_claim("bounded-signal", "bound*Min(1, 3*W_max/omega_max)**8")
+    check = adversarial_check(claim, 10.0, seed=0, stop_at_violation=True)
+    assert check.status == VIOLATED and check.witness_ratio > 1
+    assert max(max(w.shape) for w in check.witness.weights) >= 4
+
+
+def test_a_bound_false_only_for_delay_windows_of_four_or_more_is_refuted():
+    """Min(D,3)/Max(D,1) = 1 for every delay D ≤ 3 (the candidate equals the bound) and 3/D below it for
+    D ≥ 4: the search must draw delay windows beyond 3."""
+    claim = candidate_claim("gradient-delay", "bound*Min(D,3)/Max(D,1)")
+    check = adversarial_check(claim, 10.0, seed=0, stop_at_violation=True)
+    assert check.status == VIOLATED and check.witness_ratio > 1
+    delays = np.concatenate([np.ravel(check.witness.forward_delays), np.ravel(check.witness.backward_delays)])
+    assert delays.max() >= 4
+
+
 def test_the_search_draws_deep_wide_and_long_structures():
     from proofs_check.library import get_lemma
 

@@ -113,14 +113,102 @@ def test_candidate_right_sides(quick_results, theorem_id):
 
 @pytest.mark.parametrize("theorem_id", CONVERGENCE)
 def test_theorem_variants_are_reported(quick_results, theorem_id):
-    variants = {row["name"]: row for row in quick_results[theorem_id].details["variants"]}
-    expected = [v.name for v in theorems.THEOREM_VARIANTS if theorem_id in v.theorems]
+    variants = {row["id"]: row for row in quick_results[theorem_id].details["variants"]}
+    expected = [v.id for v in theorems.THEOREM_VARIANTS if theorem_id in v.theorems]
     assert list(variants) == expected
-    # the variants this experiment can refute (they shrink the right side below the left side)
-    assert variants[theorems.THEOREM_VARIANTS[0].name]["refuted"]  # K^-1 rate
-    assert variants["all constants / 10"]["refuted"]
+    # the variants the headline refutes (they shrink the right side below the left side)
+    assert variants["k-rate"]["refuted"] and variants["constants-over-10"]["refuted"]
     for row in variants.values():
         assert row["refuted"] == (row["status"] == "violated")
+        assert [r["regime"] for r in row["per_regime"]] == ["headline"]
+    # --quick runs the headline only: a variant built for another regime is reported as not tried, never as refuted
+    skipped = {regime["name"] for regime in quick_results[theorem_id].details["regimes_not_run"]}
+    assert skipped == {regime.name for regime in theorems.convergence_regimes(theorem_id, False)} - {"headline"}
+    for row in variants.values():
+        if not row["refuted"]:
+            assert row["not_tried"] and set(row["not_tried"]) <= skipped, row["id"]
+
+
+# ----------------------------------------------------------------------------- regimes: one term of the bound dominant
+
+UNREFUTED_FINDINGS = {("async-convergence", "delay-dropped")}
+"""Variants no regime refutes within the budget because the theory's term is looser than the variant
+changes it (docs/verification.md gives the measured lhs/rhs): kept visible here, never counted as refuted."""
+
+
+@pytest.fixture(scope="module")
+def regime_results():
+    """Every regime but the headline, of both theorems, in the full design (seed 0), computed once."""
+    return {
+        theorem_id: [(regime, theorems.check_convergence(theorem_id, quick=False, seed=0, setup=regime)) for regime in theorems.convergence_regimes(theorem_id, False)[1:]]
+        for theorem_id in CONVERGENCE
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("theorem_id", CONVERGENCE)
+def test_every_regime_is_a_valid_informative_check(regime_results, theorem_id):
+    for regime, result in regime_results[theorem_id]:
+        details = result.details
+        assert result.status == "holds", (regime.name, details.get("reason"))
+        assert all(details["hypotheses"].values()), regime.name
+        assert details["informative"]["conditions"] and all(c["met"] for c in details["informative"]["conditions"]), regime.name
+        # the project's own bound holds with room: ×2 holds a fortiori, and the mean sits below the bound
+        assert 0 < details["critical_scale"]["calibrated"] < 1, regime.name
+        assert details["rate"]["status"] == "not judged"
+    names = [regime.name for regime, _ in regime_results[theorem_id]]
+    assert names == (["saturation", "floor", "delay"] if theorem_id == "async-convergence" else ["saturation", "floor"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("theorem_id", CONVERGENCE)
+def test_every_theorem_variant_is_refuted_in_some_regime(quick_results, regime_results, theorem_id):
+    headline = (theorems.convergence_setup(theorem_id, True), quick_results[theorem_id])
+    combined = theorems._combine_regimes([headline, *regime_results[theorem_id]])
+    assert combined.status == "holds", combined.details.get("reason")
+    for row in combined.details["variants"]:
+        if (theorem_id, row["id"]) in UNREFUTED_FINDINGS:
+            assert not row["refuted"] and row["ratio"] < 1, row
+            continue
+        assert row["refuted"] and row["status"] == "violated", row
+        refuting = next(r for r in row["per_regime"] if r["regime"] == row["regime"])
+        assert refuting["refuted"] and refuting["K"] == row["K"] and row["lhs"] > row["rhs"]
+    # each regime refutes the variants it is built for (not only the headline's easy ones)
+    by_id = {row["id"]: row for row in combined.details["variants"]}
+    for regime, _ in regime_results[theorem_id]:
+        for target in regime.targets:
+            if (theorem_id, target) not in UNREFUTED_FINDINGS:
+                assert any(r["regime"] == regime.name and r["refuted"] for r in by_id[target]["per_regime"]), (regime.name, target)
+
+
+def test_a_regime_forced_uninformative_is_an_error():
+    """The floor regime with τ = 100·||W_0||_inf: the floor no longer dominates, so no verdict is given."""
+    regimes = {regime.name: regime for regime in theorems.convergence_regimes("sync-convergence", False)}
+    forced = dataclasses.replace(regimes["floor"], tau_factor=100.0, seeds=2, updates=(50, 100, 200))
+    result = theorems.check_convergence("sync-convergence", quick=False, seed=0, setup=forced)
+    assert result.status == "error" and result.details["reason"].startswith("uninformative:")
+    assert "asymptotic_floor term" in result.details["reason"]
+    # a saturation regime whose weights are far from τ: β is not small, the 1/β factors do not matter
+    unsaturated = dataclasses.replace(regimes["saturation"], tau_factor=20.0, saturation_margin=1.5, seeds=2, updates=(50, 100, 200))
+    result = theorems.check_convergence("sync-convergence", quick=False, seed=0, setup=unsaturated)
+    assert result.status == "error" and "β = " in result.details["reason"]
+
+
+def test_a_refutation_counts_only_where_the_regime_itself_holds():
+    """A variant violated in a regime whose own check errs (a failed hypothesis) is not refuted there."""
+    setups = theorems.convergence_regimes("sync-convergence", False)[:2]
+
+    def result(status, refuted):
+        row = {"id": "beta-dropped", "name": "b", "expression": "e", "status": "violated" if refuted else "holds", "refuted": refuted, "K": 100, "lhs": 2.0, "rhs": 1.0 if refuted else 3.0, "ratio": 2.0 if refuted else 0.7, "ratio_lower": 1.9 if refuted else 0.6}
+        return theorems.TheoremResult("sync-convergence", status, 1.0, 2.0, {"variants": [row], "reason": "hypothesis not met"} if status != "holds" else {"variants": [row]}, 0.5)
+
+    merged = theorems._combine_regimes([(setups[0], result("holds", False)), (setups[1], result("error", True))])
+    assert merged.status == "error" and "regime saturation" in merged.details["reason"]
+    row = next(r for r in merged.details["variants"] if r["id"] == "beta-dropped")
+    assert not row["refuted"] and row["regime"] == "headline" and row["per_regime"][1]["status"] == "error"
+    merged = theorems._combine_regimes([(setups[0], result("holds", False)), (setups[1], result("holds", True))])
+    row = next(r for r in merged.details["variants"] if r["id"] == "beta-dropped")
+    assert merged.status == "holds" and row["refuted"] and row["regime"] == "saturation" and row["K"] == 100
 
 
 def test_uninformative_regime_is_an_error():
