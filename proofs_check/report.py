@@ -81,7 +81,7 @@ def build_report(result: VerificationResult, elapsed: float) -> dict:
 
 def write_outputs(out: Path, result: VerificationResult, report: dict) -> None:
     from proofs_check.figures import ratio_distributions, schedule_grid
-    from numerics.schedules import build_schedule
+    from numerics.schedules import build_schedule, schedule_named
 
     for lemma_id, check in result.lemma_checks.items():
         if check.witness is not None:
@@ -95,9 +95,9 @@ def write_outputs(out: Path, result: VerificationResult, report: dict) -> None:
     ratios = {lemma_id: check.all_ratios() for lemma_id, check in result.lemma_checks.items()}
     statuses = {lemma_id: check.verdict for lemma_id, check in result.lemma_checks.items()}
     write_figure(out / "figures" / "ratio_distributions.png", ratio_distributions(ratios, statuses))
-    for schedule in ("wop", "sp", "ap"):
-        mini_batch = 1 if schedule == "ap" else 4
-        write_figure(out / "figures" / f"schedule_{schedule}.png", schedule_grid(build_schedule(schedule, 4, 8, mini_batch)))
+    for schedule in map(schedule_named, ("wop", "sp", "ap")):
+        mini_batch = schedule.micro_batches_per_update(4)
+        write_figure(out / "figures" / f"schedule_{schedule.name}.png", schedule_grid(build_schedule(schedule, 4, 8, mini_batch)))
     write_json(out / "report.json", report)
 
 

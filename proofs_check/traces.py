@@ -24,6 +24,7 @@ from numerics.data import CYCLIC, Dataset, Sampling, initial_weights, teacher_st
 from numerics.devices import AsymmetricLinearDevice, Device, DigitalDevice, device_label, initial_bound
 from numerics.losses import LOSSES
 from numerics.replicas import replica, stack_replicas
+from numerics.schedules import schedule_named
 from numerics.training import TrainingResult, TrainingSettings, train
 from proofs_check.instances import Instance
 from proofs_check.library import REGISTRY, Lemma
@@ -155,8 +156,8 @@ class TraceView:
         self.layers = len(setting.dims) - 1
         self.updates = setting.updates
         self.k = np.arange(self.updates)
-        self.synchronous = setting.schedule != "ap"
-        """Every pass of update k read W^{(k)} (no staleness)."""
+        self.synchronous = not schedule_named(setting.schedule).asynchronous
+        """Every pass of update k read W^{(k)} (a schedule with a flush: no staleness)."""
         self.tau = setting.device.tau
         rows = np.stack(result.update_rows)
         inputs, targets = trace.data.take(rows)
@@ -256,7 +257,7 @@ def recomputed_gradients_match(trace: Trace) -> float:
     setting, result = trace.setting, trace.result
     activation, loss = ACTIVATIONS[setting.activation], LOSSES[setting.loss]
     worst = 0.0
-    per_update = 1 if setting.schedule == "ap" else setting.mini_batch
+    per_update = schedule_named(setting.schedule).micro_batches_per_update(setting.mini_batch)
     for k in range(setting.updates):
         forward = [result.versions[m][int(result.forward_versions[k, m])] for m in range(len(result.versions))]
         backward = [result.versions[m][int(result.backward_versions[k, m])] for m in range(len(result.versions))]
