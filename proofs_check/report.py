@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from proofs_check import latex
+from proofs_check.builtin import model_error_setting
 from proofs_check.instances import instance_bytes
+from proofs_check.model_error import model_error
 from proofs_check.output import write_bytes, write_figure, write_json, write_text
 from proofs_check.verification import VerificationResult, lemma_row, schedule_rows
 
@@ -76,6 +78,7 @@ def build_report(result: VerificationResult, elapsed: float) -> dict:
         },
         "constants": result.constants,
         "consistency": result.consistency,
+        "model_error": model_error(model_error_setting(result.quick, result.seed), result.seed),
     }
 
 

@@ -1,13 +1,16 @@
 """What the two delay lemmas share: the window of versions an asynchronous update saw.
 
 A delay instance carries, per layer, the versions W_m^{(k−n+1)}..W_m^{(k)} (its `history`)
-and the delays d^f, d^b; the reference point W^{(k)} is the last version. Its adversarial
-instances are stale-gradient histories (proofs_check.histories) from drawn initial weights.
+and the delays d^f, d^b (measured on traces: `pipedream` and `2bw` have d^b > 0); the
+reference point W^{(k)} is the last version. Its adversarial instances are stale-gradient
+histories (proofs_check.histories) from drawn initial weights, with drawn forward and
+backward delays. The worst-case gaps use the device's q_max (`Device.constants`).
 """
 
 from __future__ import annotations
 
 import numpy as np
+import sympy as sp
 
 from numerics.activations import ACTIVATIONS
 from numerics.devices import device_for_bound
@@ -16,6 +19,9 @@ from proofs_check.histories import stale_history
 from proofs_check.instances import Instance
 from proofs_check.library.base import Lemma, rows_within_box
 from proofs_check.library.context import Context, amax, asum, maximum
+from theory import symbols as S
+from theory.constants import symbolic_constants
+from theory.statements import euclidean_norm
 
 Array = np.ndarray
 
@@ -53,7 +59,8 @@ class DelayWindow:
 
 class DelaySetup:
     """Context (reference point: the window's last version), window, ω over the history, and the
-    bounds: X, Y (micro-batch or instance), W_max, G_ℓ, the signal constants and α(1 + W_max/τ)."""
+    bounds: X, Y (micro-batch or instance), W_max, G_ℓ, the signal constants, the device
+    constants and the step α q_max (ALD: α(1 + W_max/τ))."""
 
     def __init__(self, c: Context) -> None:
         ar, instance = c.ar, c.instance
@@ -74,7 +81,19 @@ class DelaySetup:
             self.W_max = W_max[..., None]
         self.G_ell = c.G_ell(self.omega, self.X, self.Y)
         self.signal = c.signal(self.omega, self.X, self.G_ell)
-        self.per_step = c.scalar(instance.alpha) * (1 + self.W_max / c.scalar(instance.tau))
+        self.device_constants = c.device_constants(self.W_max)
+        """β, q_max, G_max of the instance's device on the box |w| ≤ W_max (Device.constants)."""
+        self.q_max = c.model.step_factor(self.device_constants)
+        """The step factor of one update: q_max (ALD: 1 + W_max/τ), or a false variant's."""
+        self.per_step = c.scalar(instance.alpha) * self.q_max
+        """α q_max: the most one update moves a layer per unit of ||g̃_m||_F (analog increment)."""
+        d_f, d_b = window.forward_delays, window.backward_delays
+        if c.model.ignore_delays:
+            d_f, d_b = 0 * d_f, 0 * d_b
+        if c.model.ignore_backward_delays:
+            d_b = 0 * d_b
+        self.rhs_forward_delays, self.rhs_backward_delays = d_f, d_b
+        """The delays the right sides use: the measured ones (a false variant may zero them)."""
 
 
 class DelayLemma(Lemma):
@@ -82,13 +101,17 @@ class DelayLemma(Lemma):
 
     micro_batch = False
     delay_window = True
+    backward_delay_window = True
 
     def assumptions_hold(self, instance: Instance):
         """Every version of the window inside the box: ||W^{(i)}||_inf ≤ W_max < τ."""
         return rows_within_box(instance, instance.history, strict=True)
 
-    def from_trace(self, view) -> Instance:
-        """The window of versions of every update, with the measured delays and trace-level bounds."""
+    def from_trace(self, view) -> Instance | None:
+        """The window of versions of every update, with the measured delays d^f, d^b and
+        trace-level bounds (None for a device whose update is random given g: pulsed)."""
+        if not view.deterministic_device:
+            return None
         bounds = view.bounds
         return Instance(
             self.id,
@@ -107,13 +130,34 @@ class DelayLemma(Lemma):
         s = structure
         device = device_for_bound(s.tau)
         inputs, targets = common["inputs"], common["targets"]
-        history = stale_history(weights, inputs, targets, ACTIVATIONS[s.activation], LOSSES[s.loss], device, s.alpha, s.window, s.delays)
-        delays = np.broadcast_to(np.array(s.delays, dtype=np.int64), (inputs.shape[0], s.layers)).copy()
+        backward = s.backward_delays or (0,) * s.layers
+        history = stale_history(weights, inputs, targets, ACTIVATIONS[s.activation], LOSSES[s.loss], device, s.alpha, s.window, s.delays, backward)
+        rows = (inputs.shape[0], s.layers)
         return Instance(
             self.id,
             weights=tuple(h[:, -1] for h in history),
             history=history,
-            forward_delays=delays,
-            backward_delays=np.zeros_like(delays),
+            forward_delays=np.broadcast_to(np.array(s.delays, dtype=np.int64), rows).copy(),
+            backward_delays=np.broadcast_to(np.array(backward, dtype=np.int64), rows).copy(),
             **common,
         )
+
+
+def worst_case_gaps(layers: int) -> dict[sp.Symbol, sp.Expr]:
+    """u^f_m = α q_max G_m d^f_m and u^b_m = α q_max G_m d^b_m: the worst-case weight gaps after
+    d^f_m, d^b_m updates of at most α q_max G_m each (MODEL.md §4; ALD: q_max = 1 + W_max/τ)."""
+    constants = symbolic_constants(layers)
+    step = S.alpha.symbol * S.q_max.symbol
+    forward, backward = S.d_f.of(layers), S.d_b.of(layers)
+    return {gap: step * constants.G_layers[m] * forward[m] for m, gap in enumerate(S.u_f.of(layers))} | {
+        gap: step * constants.G_layers[m] * backward[m] for m, gap in enumerate(S.u_b.of(layers))
+    }
+
+
+def gradient_delay_constant(layers: int) -> sp.Expr:
+    """c_D = q_max ||Γ(d^f ⊙ G_vec, d^b ⊙ G_vec)|| (MODEL.md §4)."""
+    constants = symbolic_constants(layers)
+    G_vector = sp.Matrix(constants.G_layers)
+    d_f, d_b = sp.Matrix(S.d_f.of(layers)), sp.Matrix(S.d_b.of(layers))
+    gaps = sp.Matrix.vstack(d_f.multiply_elementwise(G_vector), d_b.multiply_elementwise(G_vector))
+    return S.q_max.symbol * euclidean_norm(list(constants.Gamma * gaps))
