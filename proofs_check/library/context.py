@@ -297,11 +297,14 @@ class Context:
         evaluated at every entry. An instance without a device is ALD with its τ (digital
         SGD's β = q_max = 1, G_max = 0 where τ = ∞)."""
         W_max = np.asarray(W_max)
-        if self.instance.device is None:
+        device = self.instance.device
+        if device is None and np.ndim(self.instance.tau) == 0:
+            device = device_for_bound(float(self.instance.tau))
+        if device is None:  # one τ per batch row: ALD's constants (digital where τ = ∞), row by row
             tau = self.scalar(self.instance.tau)
             ratio = W_max / tau.reshape(tau.shape + (1,) * max(W_max.ndim - tau.ndim, 0))
             return DeviceConstants(1 - ratio, 1 + ratio, ratio)
-        functions = _constants_functions(self.instance.device)
+        functions = _constants_functions(device)
         return DeviceConstants(*(np.asarray(function(W_max)) + 0 * W_max for function in functions))
 
     def device_step(self, weights, gradient) -> tuple[Array, ...]:

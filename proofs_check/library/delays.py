@@ -10,7 +10,6 @@ backward delays. The worst-case gaps use the device's q_max (`Device.constants`)
 from __future__ import annotations
 
 import numpy as np
-import sympy as sp
 
 from numerics.activations import ACTIVATIONS
 from numerics.devices import device_for_bound
@@ -19,9 +18,6 @@ from proofs_check.histories import stale_history
 from proofs_check.instances import Instance
 from proofs_check.library.base import Lemma, rows_within_box
 from proofs_check.library.context import Context, amax, asum, maximum
-from theory import symbols as S
-from theory.constants import symbolic_constants
-from theory.statements import euclidean_norm
 
 Array = np.ndarray
 
@@ -142,22 +138,3 @@ class DelayLemma(Lemma):
             **common,
         )
 
-
-def worst_case_gaps(layers: int) -> dict[sp.Symbol, sp.Expr]:
-    """u^f_m = α q_max G_m d^f_m and u^b_m = α q_max G_m d^b_m: the worst-case weight gaps after
-    d^f_m, d^b_m updates of at most α q_max G_m each (MODEL.md §4; ALD: q_max = 1 + W_max/τ)."""
-    constants = symbolic_constants(layers)
-    step = S.alpha.symbol * S.q_max.symbol
-    forward, backward = S.d_f.of(layers), S.d_b.of(layers)
-    return {gap: step * constants.G_layers[m] * forward[m] for m, gap in enumerate(S.u_f.of(layers))} | {
-        gap: step * constants.G_layers[m] * backward[m] for m, gap in enumerate(S.u_b.of(layers))
-    }
-
-
-def gradient_delay_constant(layers: int) -> sp.Expr:
-    """c_D = q_max ||Γ(d^f ⊙ G_vec, d^b ⊙ G_vec)|| (MODEL.md §4)."""
-    constants = symbolic_constants(layers)
-    G_vector = sp.Matrix(constants.G_layers)
-    d_f, d_b = sp.Matrix(S.d_f.of(layers)), sp.Matrix(S.d_b.of(layers))
-    gaps = sp.Matrix.vstack(d_f.multiply_elementwise(G_vector), d_b.multiply_elementwise(G_vector))
-    return S.q_max.symbol * euclidean_norm(list(constants.Gamma * gaps))

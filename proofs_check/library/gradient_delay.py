@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from proofs_check.library.base import Evaluation, FalseVariant, Part
 from proofs_check.library.context import Context, amax, asum, maximum
-from proofs_check.library.delays import DelayLemma, DelaySetup, gradient_delay_constant
+from proofs_check.library.delays import DelayLemma, DelaySetup
 from proofs_check.library.variants import BACKWARD_DELAY_IGNORED, DELAY_IGNORED, WITHOUT_CURVATURE
 from theory import symbols as S
-from theory.statements import Statement, StatementPart
+from theory.statements import Statement, StatementPart, gradient_delay_constant
 
 STATEMENT = Statement(
     paper_label="lemma:gradient-delay",

@@ -16,10 +16,10 @@ import sympy as sp
 
 from proofs_check.library.base import Evaluation, FalseVariant, Part
 from proofs_check.library.context import Context, amax, asum, maximum
-from proofs_check.library.delays import DelayLemma, DelaySetup, worst_case_gaps
+from proofs_check.library.delays import DelayLemma, DelaySetup
 from proofs_check.library.variants import BACKWARD_DELAY_IGNORED, DELAY_IGNORED
 from theory.constants import symbolic_constants as constants
-from theory.statements import Statement, StatementPart
+from theory.statements import Statement, StatementPart, worst_case_gaps
 
 STATEMENT = Statement(
     paper_label="lemma:signal-delay",
