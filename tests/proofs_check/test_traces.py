@@ -118,3 +118,19 @@ def test_model_error_is_reproducible_from_the_seed(model_error_report):
 
     assert model_error(model_error_setting(quick=True, seed=0), seed=0) == model_error_report
     assert model_error(model_error_setting(quick=True, seed=1), seed=1) != model_error_report
+
+
+def test_pulsed_and_softbounds_runs_batch_as_replicas_of_their_own_device():
+    """Settings that differ only in seed run as replicas of their own device (never as ALD),
+    each replica bit for bit its unbatched run (the pulsed device: its own seed's pulses)."""
+    from numerics.devices import PulsedDevice, SoftBoundsDevice
+    from proofs_check.traces import TraceSetting
+
+    for device in (SoftBoundsDevice(tau=1.0, exponent=2.0, gamma_up=1.25, gamma_down=0.75), PulsedDevice(tau=1.0, exponent=2.0, dw_min=0.01, c2c=0.1, d2d=0.1)):
+        group = [TraceSetting("pipedream", (3, 4, 2), "tanh", "squared", device, 0.05, 4, seed=seed) for seed in (3, 4)]
+        batched = simulate_all(group)
+        for trace in batched:
+            alone = simulate(trace.setting)
+            for kept, single in zip(trace.result.versions, alone.result.versions):
+                assert all(np.array_equal(a, b) for a, b in zip(kept, single))
+        assert not np.array_equal(batched[0].result.versions[0][-1], batched[1].result.versions[0][-1])
