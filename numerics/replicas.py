@@ -36,7 +36,6 @@ import numpy as np
 from numerics import network
 from numerics.activations import Activation
 from numerics.data import Dataset, initial_weights, replica_labels, teacher_student
-from numerics.devices import AsymmetricLinearDevice
 from numerics.losses import Loss
 from numerics.training import Progress, TrainingResult, TrainingSettings, compiled_schedule, train
 
@@ -113,7 +112,8 @@ def _chunk_settings(settings: TrainingSettings, replicas: int, rows: slice) -> T
     if np.ndim(learning_rate) > 0:
         learning_rate = np.asarray(learning_rate)[rows]
     device = settings.device
-    if isinstance(device, AsymmetricLinearDevice) and np.ndim(device.tau) > 0 and np.shape(device.tau)[0] == replicas:
+    # any device whose τ is one per replica (a settings dataclass with an array τ) keeps the chunk's rows
+    if dataclasses.is_dataclass(device) and np.ndim(device.tau) > 0 and np.shape(device.tau)[0] == replicas:
         device = dataclasses.replace(device, tau=np.asarray(device.tau)[rows])
     return dataclasses.replace(settings, learning_rate=learning_rate, device=device, seeds=tuple(settings.seeds[rows]))
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from numerics.devices import Device, make_device
+
 
 Array = np.ndarray
 
@@ -59,6 +61,9 @@ class Instance:
     """Bound on ||y||; default likewise."""
     W_max: float | Array | None = None
     """Bound on ||W||_inf over the versions involved; default: measured."""
+    device: Device | None = None
+    """The update rule (numerics.devices, with its settings and constants) of the updates the
+    instance is about; None: the one τ names (ALD for a finite τ, digital SGD for τ = ∞)."""
     origin: str = ""
     """Where the instance comes from (trace, random draw, adversarial search)."""
     extra: dict = field(default_factory=dict)
@@ -84,6 +89,9 @@ def instance_arrays(instance: Instance) -> dict[str, Array]:
     for name in _TEXT_FIELDS:
         arrays[name] = np.array(getattr(instance, name))
     arrays["extra"] = np.array(json.dumps(instance.extra, sort_keys=True, default=str))
+    if instance.device is not None:
+        settings = {name: np.asarray(value).tolist() for name, value in dataclasses.asdict(instance.device).items()}
+        arrays["device"] = np.array(json.dumps({"name": instance.device.name, "settings": settings}, sort_keys=True))
     for name in _TUPLE_FIELDS:
         value = getattr(instance, name)
         if value is not None:
@@ -106,6 +114,9 @@ def instance_from_arrays(arrays: dict[str, Array]) -> Instance:
 
     values: dict = {name: str(arrays[name]) for name in _TEXT_FIELDS}
     values["extra"] = json.loads(str(arrays["extra"])) if "extra" in arrays else {}
+    if "device" in arrays:
+        device = json.loads(str(arrays["device"]))
+        values["device"] = make_device(device["name"], **device["settings"])
     for name in _TUPLE_FIELDS:
         items = []
         while f"{name}_{len(items) + 1}" in arrays:

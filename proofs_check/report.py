@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from proofs_check import latex
+from proofs_check.builtin import model_error_setting
+from proofs_check.model_error import model_error
 from proofs_check.output import FIGURE_FORMATS, write_bytes, write_figure, write_json, write_text
 from proofs_check.provenance import provenance
 from proofs_check.verification import VerificationResult, lemma_row, schedule_rows
@@ -83,6 +85,7 @@ def build_report(result: VerificationResult, elapsed: float, command: str | None
         },
         "constants": result.constants,
         "consistency": result.consistency,
+        "model_error": model_error(model_error_setting(result.quick, result.seed), result.seed),
     }
 
 
@@ -95,7 +98,7 @@ def write_figures(stem: Path, figure) -> None:
 def write_outputs(out: Path, result: VerificationResult, report: dict) -> None:
     from proofs_check.figures import ratio_distributions, schedule_grid
     from proofs_check.witness import WitnessStatement, witness_bytes
-    from numerics.schedules import build_schedule
+    from numerics.schedules import build_schedule, schedule_named
 
     statements = {row["id"]: row["witness"]["statement"] for row in report["lemmas"] if row["witness"] is not None}
     for lemma_id, check in result.lemma_checks.items():
@@ -110,9 +113,9 @@ def write_outputs(out: Path, result: VerificationResult, report: dict) -> None:
     ratios = {lemma_id: check.all_ratios() for lemma_id, check in result.lemma_checks.items()}
     statuses = {lemma_id: check.verdict for lemma_id, check in result.lemma_checks.items()}
     write_figures(out / "figures" / "ratio_distributions", ratio_distributions(ratios, statuses))
-    for schedule in ("wop", "sp", "ap"):
-        mini_batch = 1 if schedule == "ap" else 4
-        write_figures(out / "figures" / f"schedule_{schedule}", schedule_grid(build_schedule(schedule, 4, 8, mini_batch)))
+    for schedule in map(schedule_named, ("wop", "sp", "ap")):
+        mini_batch = schedule.micro_batches_per_update(4)
+        write_figures(out / "figures" / f"schedule_{schedule.name}", schedule_grid(build_schedule(schedule, 4, 8, mini_batch)))
     write_json(out / "report.json", report)
 
 

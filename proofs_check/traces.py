@@ -24,6 +24,7 @@ from numerics.data import CYCLIC, Dataset, Sampling, initial_weights, teacher_st
 from numerics.devices import AsymmetricLinearDevice, Device, DigitalDevice, device_label, initial_bound
 from numerics.losses import LOSSES
 from numerics.replicas import replica, stack_replicas
+from numerics.schedules import schedule_named
 from numerics.training import TrainingResult, TrainingSettings, train
 from proofs_check.instances import Instance
 from proofs_check.library import REGISTRY, Lemma
@@ -36,13 +37,14 @@ class TraceSetting:
     """One built-in simulation whose trace the lemmas are checked on."""
 
     schedule: str
-    """'single', 'wop', 'sp' or 'ap'."""
+    """A name of numerics.schedules.SCHEDULES: single, wop, sp, 1f1b, ap, pipedream, 2bw."""
     dims: tuple[int, ...]
     """d_0, ..., d_M."""
     activation: str
     loss: str
     device: Device
-    """The update rule (numerics.devices): digital SGD, or ALD with a scalar τ."""
+    """The update rule (numerics.devices, with its settings): digital SGD, ALD, softbounds or
+    pulsed, with a scalar τ. The lemmas read its constants (`Device.constants`)."""
     learning_rate: float
     updates: int
     micro_batch_size: int = 4
@@ -65,7 +67,17 @@ class TraceSetting:
         dims = "-".join(map(str, self.dims))
         start = f" from {self.saturation:g}τ" if self.saturation is not None else ""
         sampling = "" if self.sampling == CYCLIC else f" {self.sampling.name} sampling"
-        return f"{self.schedule} {device_label(self.device)}{start} {self.activation}/{self.loss} {dims} seed {self.seed}{sampling}"
+        return f"{self.schedule} {self.device_label}{start} {self.activation}/{self.loss} {dims} seed {self.seed}{sampling}"
+
+    @property
+    def device_label(self) -> str:
+        """The device's name and τ, and its other settings where they differ from the defaults: 'softbounds(τ=1) p=2 gamma_up=1.5'."""
+        changed = [
+            f"{field.name}={getattr(self.device, field.name):g}"
+            for field in dataclasses.fields(self.device)
+            if field.name != "tau" and getattr(self.device, field.name) != field.default and getattr(self.device, field.name) is not None
+        ]
+        return " ".join([device_label(self.device)] + changed)
 
     def initial_weights(self) -> tuple[Array, ...]:
         """W^{(0)} of the run."""
@@ -116,7 +128,9 @@ def replica_groups(settings: list[TraceSetting]) -> list[list[int]]:
     that differ only in device and seed (in order of first appearance)."""
     groups: dict[tuple, list[int]] = {}
     for index, setting in enumerate(settings):
-        key = (dataclasses.replace(setting, device=DigitalDevice(), seed=0, saturation=None), setting.saturation)  # all but device and seed
+        # all but device and seed; digital SGD and ALD share a group (ALD with one τ per replica), any other device only runs with itself
+        device = DigitalDevice() if isinstance(setting.device, (DigitalDevice, AsymmetricLinearDevice)) else setting.device
+        key = (dataclasses.replace(setting, device=device, seed=0, saturation=None), setting.saturation)
         groups.setdefault(key, []).append(index)
     return list(groups.values())
 
@@ -141,8 +155,11 @@ def simulate_group(group: list[TraceSetting]) -> list[Trace]:
     activation, loss = ACTIVATIONS[first.activation], LOSSES[first.loss]
     tasks = [teacher_student(list(s.dims), s.samples, s.seed, activation, loss) for s in group]
     initial = stack_replicas([s.initial_weights() for s in group])
-    taus = np.array([s.device.tau for s in group]).reshape(-1, 1, 1)
-    settings = _training_settings(first, AsymmetricLinearDevice(tau=taus), tuple(s.seed for s in group))
+    if isinstance(first.device, (DigitalDevice, AsymmetricLinearDevice)):
+        device = AsymmetricLinearDevice(tau=np.array([s.device.tau for s in group]).reshape(-1, 1, 1))
+    else:
+        device = first.device  # the group's one device, bound per replica with each seed
+    settings = _training_settings(first, device, tuple(s.seed for s in group))
     data = Dataset(np.stack([t.inputs for t in tasks]), np.stack([t.targets for t in tasks]))
     result = train(initial, data, settings)
     return [Trace(setting, task, replica(result, r)) for r, (setting, task) in enumerate(zip(group, tasks))]
@@ -162,9 +179,14 @@ class TraceView:
         self.layers = len(setting.dims) - 1
         self.updates = setting.updates
         self.k = np.arange(self.updates)
-        self.synchronous = setting.schedule != "ap"
-        """Every pass of update k read W^{(k)} (no staleness)."""
+        self.synchronous = not schedule_named(setting.schedule).asynchronous
+        """Every pass of update k read W^{(k)} (a schedule with a flush: no staleness)."""
         self.tau = setting.device.tau
+        self.device = setting.device
+        """The run's device (its settings and constants)."""
+        self.deterministic_device = all(rule is self.device for rule in self.device.bind([(1, 1)], [setting.seed]))
+        """The update is a function of (W, g, α) (every device but pulsed): the device lemmas
+        (analog increment, box invariance, the delay lemmas' worst case) cover it."""
         rows = np.stack(result.update_rows)
         inputs, targets = trace.data.take(rows)
         self.common = dict(
@@ -174,6 +196,7 @@ class TraceView:
             targets=targets,
             alpha=setting.learning_rate,
             tau=self.tau,
+            device=self.device,
             origin=f"trace: {setting.label}",
             extra={"setting": setting.label, "batch": "update index k"},
         )
@@ -263,7 +286,7 @@ def recomputed_gradients_match(trace: Trace) -> float:
     setting, result = trace.setting, trace.result
     activation, loss = ACTIVATIONS[setting.activation], LOSSES[setting.loss]
     worst = 0.0
-    per_update = 1 if setting.schedule == "ap" else setting.mini_batch
+    per_update = schedule_named(setting.schedule).micro_batches_per_update(setting.mini_batch)
     for k in range(setting.updates):
         forward = [result.versions[m][int(result.forward_versions[k, m])] for m in range(len(result.versions))]
         backward = [result.versions[m][int(result.backward_versions[k, m])] for m in range(len(result.versions))]

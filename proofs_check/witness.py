@@ -244,7 +244,7 @@ def load_witness(path: Path, flag: str = "witness") -> Instance:
         if arrays[key].dtype.kind != "U" or arrays[key].ndim != 0:
             raise UsageError(f"{where}: '{key}' must be a text entry, got {arrays[key].dtype} of shape {arrays[key].shape}")
     for key, value in arrays.items():
-        if key not in (*_TEXT_KEYS, "origin", "extra", "statement") and value.dtype.kind not in "biuf":
+        if key not in (*_TEXT_KEYS, "origin", "extra", "statement", "device") and value.dtype.kind not in "biuf":
             raise UsageError(f"{where}: array '{key}' must be numeric, got dtype {value.dtype}")
     activation, loss = str(arrays["activation"]), str(arrays["loss"])
     if activation not in ACTIVATIONS:

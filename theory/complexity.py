@@ -36,18 +36,24 @@ from typing import Sequence
 
 import sympy as sp
 
+from numerics.schedules import schedule_named
 from theory import convergence as C
+from theory import schedules as closed_forms_module
 from theory import symbols as S
+from theory.schedules import closed_forms
 
 epsilon = S.epsilon.symbol
 K = S.K.symbol
 M = S.M.symbol
 B = S.B.symbol
 
-SYNCHRONOUS = ("sp", "1f1b", "wop")
-ASYNCHRONOUS = ("ap", "pipedream", "2bw")
-SCHEDULES = SYNCHRONOUS + ASYNCHRONOUS
-"""The schedules with a convergence theorem (the single device is WOP with M = 1)."""
+SCHEDULES = ("sp", "1f1b", "wop", "ap", "pipedream", "2bw")
+"""The schedules with a convergence theorem (the single device is WOP with M = 1), in the
+order the tables list them; what each one is (asynchronous or not, micro-batches per
+update, slots per update) comes from its Schedule object (numerics.schedules) and its
+closed forms (theory.schedules.CLOSED_FORMS)."""
+SYNCHRONOUS = tuple(name for name in SCHEDULES if not schedule_named(name).asynchronous)
+ASYNCHRONOUS = tuple(name for name in SCHEDULES if schedule_named(name).asynchronous)
 
 PAPER_SCHEDULES = ("sp", "ap", "wop")
 """The schedules the paper tabulates."""
@@ -88,19 +94,19 @@ def _check_form(form: str) -> None:
 def theorem_for(schedule: str) -> C.Theorem:
     """The convergence theorem that covers a schedule: async for ap, pipedream, 2bw; sync for sp, 1f1b, wop."""
     _check(schedule)
-    return C.async_convergence() if schedule in ASYNCHRONOUS else C.sync_convergence()
+    return C.async_convergence() if schedule_named(schedule).asynchronous else C.sync_convergence()
 
 
 def delay_constant(schedule: str) -> sp.Expr:
     """c_D for the asynchronous schedules, 0 for the synchronous ones."""
     _check(schedule)
-    return C.c_D if schedule in ASYNCHRONOUS else sp.Integer(0)
+    return C.c_D if schedule_named(schedule).asynchronous else sp.Integer(0)
 
 
 def variance(schedule: str) -> sp.Expr:
     """Gradient variance per update: σ² for ap and pipedream (one micro-batch), σ²/B for 2bw, sp, 1f1b, wop."""
     _check(schedule)
-    return C.sigma**2 if schedule in ("ap", "pipedream") else C.sigma**2 / C.B
+    return C.sigma**2 / schedule_named(schedule).micro_batches_per_update(C.B)
 
 
 def terms(schedule: str) -> dict[str, sp.Expr]:
@@ -380,14 +386,7 @@ def iteration_complexity(schedule: str) -> IterationComplexity:
 def slots_per_update(schedule: str) -> sp.Expr:
     """Slots one update takes (MODEL.md §3, steady state): ap, pipedream 2; 2bw 2B; sp, 1f1b 2(B+M−1); wop 2MB."""
     _check(schedule)
-    return {
-        "ap": sp.Integer(2),
-        "pipedream": sp.Integer(2),
-        "2bw": 2 * B,
-        "sp": 2 * (B + M - 1),
-        "1f1b": 2 * (B + M - 1),
-        "wop": 2 * M * B,
-    }[schedule]
+    return closed_forms(schedule).slots_per_update.xreplace({closed_forms_module.M: M, closed_forms_module.B: B})
 
 
 def clock_cycle_terms(schedule: str, form: str | None = None) -> tuple[PowerTerm, ...]:

@@ -97,23 +97,21 @@ def euclidean_norm(expressions) -> sp.Expr:
     return sp.sqrt(sum(e**2 for e in expressions))
 
 
-def worst_case_forward_gaps(layers: int) -> dict[sp.Symbol, sp.Expr]:
-    """u^f_m = α(1 + W_max/τ) G_m d^f_m, u^b_m = 0: the worst-case forward gaps after d^f_m updates."""
+def worst_case_gaps(layers: int) -> dict[sp.Symbol, sp.Expr]:
+    """u^f_m = α q_max G_m d^f_m and u^b_m = α q_max G_m d^b_m: the worst-case weight gaps after
+    d^f_m, d^b_m updates of at most α q_max G_m each (MODEL.md §4; ALD: q_max = 1 + W_max/τ)."""
     constants = symbolic_constants(layers)
-    step = S.alpha.symbol * (1 + S.W_max.symbol / S.tau.symbol)
-    delays = S.d_f.of(layers)
-    return {gap: step * constants.G_layers[m] * delays[m] for m, gap in enumerate(S.u_f.of(layers))} | {
-        gap: 0 for gap in S.u_b.of(layers)
+    step = S.alpha.symbol * S.q_max.symbol
+    forward, backward = S.d_f.of(layers), S.d_b.of(layers)
+    return {gap: step * constants.G_layers[m] * forward[m] for m, gap in enumerate(S.u_f.of(layers))} | {
+        gap: step * constants.G_layers[m] * backward[m] for m, gap in enumerate(S.u_b.of(layers))
     }
 
 
 def gradient_delay_constant(layers: int) -> sp.Expr:
-    """c_D = (1 + W_max/τ) ||Γ(d^f ⊙ G_vec, d^b ⊙ G_vec)||."""
+    """c_D = q_max ||Γ(d^f ⊙ G_vec, d^b ⊙ G_vec)|| (MODEL.md §4; ALD: q_max = 1 + W_max/τ)."""
     constants = symbolic_constants(layers)
     G_vector = sp.Matrix(constants.G_layers)
     d_f, d_b = sp.Matrix(S.d_f.of(layers)), sp.Matrix(S.d_b.of(layers))
     gaps = sp.Matrix.vstack(d_f.multiply_elementwise(G_vector), d_b.multiply_elementwise(G_vector))
-    gamma = constants.Gamma * gaps
-    return (1 + S.W_max.symbol / S.tau.symbol) * euclidean_norm(list(gamma))
-
-
+    return S.q_max.symbol * euclidean_norm(list(constants.Gamma * gaps))

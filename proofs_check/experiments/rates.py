@@ -53,6 +53,7 @@ from numerics.activations import TANH
 from numerics.data import Dataset, initial_weights
 from numerics.devices import AsymmetricLinearDevice, Device
 from numerics.losses import SQUARED
+from numerics.schedules import schedule_named
 from numerics.streams import generator
 from numerics.training import TrainingSettings, compiled_schedule
 from proofs_check import latex
@@ -216,7 +217,7 @@ def rate_task(config: RatesConfig) -> _Task:
 
 def _rate_run(config: RatesConfig, task: _Task, schedule: str, K: int, run_index: int) -> dict:
     S = config.seeds
-    B = 1 if schedule == "ap" else config.mini_batch
+    B = schedule_named(schedule).micro_batches_per_update(config.mini_batch)
     alpha = T.chosen_step_size_value(schedule, L=task.L_0, beta=task.beta_0, Delta_0=task.Delta_0, sigma2=task.sigma2, B=config.mini_batch, K=K)
     layers = len(task.dims) - 1
     record, _ = compiled_schedule(schedule, layers, K * B, B)
@@ -258,8 +259,9 @@ def _rate_run(config: RatesConfig, task: _Task, schedule: str, K: int, run_index
     beta = 1 - W_max / task.tau
     G_vec = np.maximum(G_bound, noisy.largest_applied)
     c_D_measured = (1 + W_max / task.tau) * float(np.linalg.norm(Gamma @ np.concatenate([forward_delay * G_vec, backward_delay * G_vec])))
-    c_D = c_D_measured if schedule == "ap" else 0.0
-    theorem = C.async_convergence() if schedule == "ap" else C.sync_convergence()
+    asynchronous = schedule_named(schedule).asynchronous
+    c_D = c_D_measured if asynchronous else 0.0
+    theorem = C.async_convergence() if asynchronous else C.sync_convergence()
     values = {"alpha": alpha, "beta": beta, "L": L, "sigma": math.sqrt(task.sigma2), "Delta_0": task.Delta_0, "K": K, "c_D": c_D, "W_max": W_max, "tau": task.tau, "B": float(config.mini_batch)}
     terms = {name: float(value) for name, value in theorem.evaluate_terms(values).items()}
     rhs = float(sum(terms.values()))

@@ -102,6 +102,8 @@ class Structure:
     """History length (delay lemmas)."""
     delays: tuple[int, ...] = ()
     """Forward delays d^f_m (delay lemmas)."""
+    backward_delays: tuple[int, ...] = ()
+    """Backward delays d^b_m (delay lemmas; empty: 0, the backward MVMs read the current version)."""
     weight_scale: float = 1.0
     """Weights range over [−scale, scale]."""
     perturbation_scale: float = 0.3
@@ -146,6 +148,9 @@ class Lemma:
     """Draw only finite τ (the lemma is about the analog device)."""
     delay_window: bool = False
     """Draw a delay window and delays (instances carry a history of versions)."""
+    backward_delay_window: bool = False
+    """Draw backward delays d^b too (with a delay window): 0 as in `ap`, d^f as in
+    `pipedream`, or any in 0..window, each a third of the time."""
     perturbations: tuple[str, ...] = ()
     """Extra weight-shaped parameters: 'f' (W^f or W'), 'b' (W^b), 'g' (a gradient)."""
 
@@ -222,19 +227,33 @@ class Lemma:
                 delays = tuple(min(window, layers - m) for m in range(1, layers + 1))
             else:
                 delays = tuple(int(d) for d in rng.integers(0, window + 1, size=layers))
+        alpha = float(np.exp(rng.uniform(np.log(1e-3), np.log(0.5))))
+        tau = float(rng.choice(taus))
+        weight_scale = float(rng.choice([0.5, 1.5, 3.0]))
+        perturbation_scale = float(rng.choice([0.01, 0.3, 1.0]))
+        backward_delays = ()
+        if self.delay_window and self.backward_delay_window:
+            rule = rng.random()
+            if rule < 1 / 3:
+                backward_delays = (0,) * layers
+            elif rule < 2 / 3:
+                backward_delays = delays
+            else:
+                backward_delays = tuple(int(d) for d in rng.integers(0, window + 1, size=layers))
         return Structure(
             lemma=self.id,
             dims=dims,
             activation=activation,
             loss=loss,
             samples=samples,
-            alpha=float(np.exp(rng.uniform(np.log(1e-3), np.log(0.5)))),
-            tau=float(rng.choice(taus)),
+            alpha=alpha,
+            tau=tau,
             labels=labels,
             window=window,
             delays=delays,
-            weight_scale=float(rng.choice([0.5, 1.5, 3.0])),
-            perturbation_scale=float(rng.choice([0.01, 0.3, 1.0])),
+            backward_delays=backward_delays,
+            weight_scale=weight_scale,
+            perturbation_scale=perturbation_scale,
         )
 
     def search_parameters(self, structure: Structure) -> list[tuple[str, tuple[int, ...]]]:

@@ -9,6 +9,8 @@ Every array may carry leading batch axes (all updates of a trace, a search popul
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import mpmath
 import numpy as np
 import sympy as sp
@@ -19,6 +21,7 @@ from numerics.devices import device_for_bound
 from numerics.losses import LOSSES
 from proofs_check.instances import Instance
 from proofs_check.precision import FLOAT64, Arithmetic
+from theory.convergence import DeviceConstants
 from theory.constants import (
     ACTIVATION_CONSTANTS,
     LOSS_CONSTANTS,
@@ -58,7 +61,10 @@ class ConstantsModel:
     """The recursions right sides come from: MODEL.md's (`EXACT`), or a deliberately
     modified one (a false variant that the engine must refute)."""
 
-    def __init__(self, name: str, signal=signal_constants, stability=stability_constants, ignore_delays: bool = False) -> None:
+    def __init__(
+        self, name: str, signal=signal_constants, stability=stability_constants, ignore_delays: bool = False,
+        ignore_backward_delays: bool = False, step_factor=None,
+    ) -> None:
         self.name = name
         self.signal = signal
         """(ω, X, L_φ, G_ℓ, sqrt) ↦ SignalConstants."""
@@ -66,6 +72,11 @@ class ConstantsModel:
         """(ω, X, L_φ, S_φ, L_ℓ, G_ℓ, u^f, u^b, sqrt) ↦ StabilityConstants."""
         self.ignore_delays = ignore_delays
         """Treat every measured delay as 0 in the right sides (the delay ignored)."""
+        self.ignore_backward_delays = ignore_backward_delays
+        """Treat every measured backward delay d^b as 0 in the right sides (the backward MVMs
+        taken as reading W^{(k)}, as in `ap`)."""
+        self.step_factor = step_factor if step_factor is not None else (lambda constants: constants.q_max)
+        """DeviceConstants ↦ the factor one update's step α||g|| is multiplied by (MODEL: q_max)."""
 
     def __repr__(self) -> str:
         return f"ConstantsModel({self.name!r})"
@@ -275,9 +286,57 @@ class Context:
                 values[name] = zero + value
         return values
 
-    def device_step(self, weights, gradient) -> tuple[Array, ...]:
-        """W⁺ for every layer with the instance's device: ALD for finite τ, digital SGD for τ = ∞."""
+    @property
+    def device(self):
+        """The instance's device (numerics.devices), or the one its τ names: ALD for a finite τ
+        (one τ per batch row), digital SGD for τ = ∞."""
+        if self.instance.device is not None:
+            return self.instance.device
         tau = np.asarray(self.instance.tau, dtype=float)
+        return device_for_bound(tau if np.all(np.isinf(tau)) else np.broadcast_to(tau, self.batch).copy()[..., None, None])
+
+    def device_constants(self, W_max: Array) -> DeviceConstants:
+        """β, q_max, G_max of the instance's device on the box |w| ≤ W_max (MODEL.md §2), in the
+        working arithmetic and W_max's shape: `Device.constants` (the one home of the formulas)
+        evaluated at every entry. An instance without a device is ALD with its τ (digital
+        SGD's β = q_max = 1, G_max = 0 where τ = ∞)."""
+        W_max = np.asarray(W_max)
+        device = self.instance.device
+        if device is None and np.ndim(self.instance.tau) == 0:
+            device = device_for_bound(float(self.instance.tau))
+        if device is None:  # one τ per batch row: ALD's constants (digital where τ = ∞), row by row
+            tau = self.scalar(self.instance.tau)
+            ratio = W_max / tau.reshape(tau.shape + (1,) * max(W_max.ndim - tau.ndim, 0))
+            return DeviceConstants(1 - ratio, 1 + ratio, ratio)
+        functions = _constants_functions(device)
+        return DeviceConstants(*(np.asarray(function(W_max)) + 0 * W_max for function in functions))
+
+    def device_step(self, weights, gradient) -> tuple[Array, ...]:
+        """W⁺ for every layer with the instance's device (`device`)."""
         alpha = self.ar.convert(np.broadcast_to(np.asarray(self.instance.alpha, dtype=float), self.batch).copy())[..., None, None]
-        device = device_for_bound(tau if np.all(np.isinf(tau)) else np.broadcast_to(tau, self.batch).copy()[..., None, None])
+        device = self.device
         return tuple(device.update(w, g, alpha) for w, g in zip(weights, gradient))
+
+
+_BOX = sp.Symbol("W_max", nonnegative=True)
+
+
+@lru_cache(maxsize=64)
+def _constants_functions(device) -> tuple:
+    """β, q_max, G_max of a device as functions of W_max (its `constants` at a symbolic W_max, compiled)."""
+    constants = device.constants(_BOX)
+    return tuple(sp.lambdify(_BOX, sp.sympify(value), modules=[{"Max": _elementwise_max, "Min": _elementwise_min}, "numpy"]) for value in constants)
+
+
+def _elementwise_max(*values):
+    result = values[0]
+    for value in values[1:]:
+        result = np.maximum(result, value)
+    return result
+
+
+def _elementwise_min(*values):
+    result = values[0]
+    for value in values[1:]:
+        result = np.minimum(result, value)
+    return result

@@ -1,8 +1,10 @@
 """What the two delay lemmas share: the window of versions an asynchronous update saw.
 
 A delay instance carries, per layer, the versions W_m^{(k−n+1)}..W_m^{(k)} (its `history`)
-and the delays d^f, d^b; the reference point W^{(k)} is the last version. Its adversarial
-instances are stale-gradient histories (proofs_check.histories) from drawn initial weights.
+and the delays d^f, d^b (measured on traces: `pipedream` and `2bw` have d^b > 0); the
+reference point W^{(k)} is the last version. Its adversarial instances are stale-gradient
+histories (proofs_check.histories) from drawn initial weights, with drawn forward and
+backward delays. The worst-case gaps use the device's q_max (`Device.constants`).
 """
 
 from __future__ import annotations
@@ -53,7 +55,8 @@ class DelayWindow:
 
 class DelaySetup:
     """Context (reference point: the window's last version), window, ω over the history, and the
-    bounds: X, Y (micro-batch or instance), W_max, G_ℓ, the signal constants and α(1 + W_max/τ)."""
+    bounds: X, Y (micro-batch or instance), W_max, G_ℓ, the signal constants, the device
+    constants and the step α q_max (ALD: α(1 + W_max/τ))."""
 
     def __init__(self, c: Context) -> None:
         ar, instance = c.ar, c.instance
@@ -74,7 +77,19 @@ class DelaySetup:
             self.W_max = W_max[..., None]
         self.G_ell = c.G_ell(self.omega, self.X, self.Y)
         self.signal = c.signal(self.omega, self.X, self.G_ell)
-        self.per_step = c.scalar(instance.alpha) * (1 + self.W_max / c.scalar(instance.tau))
+        self.device_constants = c.device_constants(self.W_max)
+        """β, q_max, G_max of the instance's device on the box |w| ≤ W_max (Device.constants)."""
+        self.q_max = c.model.step_factor(self.device_constants)
+        """The step factor of one update: q_max (ALD: 1 + W_max/τ), or a false variant's."""
+        self.per_step = c.scalar(instance.alpha) * self.q_max
+        """α q_max: the most one update moves a layer per unit of ||g̃_m||_F (analog increment)."""
+        d_f, d_b = window.forward_delays, window.backward_delays
+        if c.model.ignore_delays:
+            d_f, d_b = 0 * d_f, 0 * d_b
+        if c.model.ignore_backward_delays:
+            d_b = 0 * d_b
+        self.rhs_forward_delays, self.rhs_backward_delays = d_f, d_b
+        """The delays the right sides use: the measured ones (a false variant may zero them)."""
 
 
 class DelayLemma(Lemma):
@@ -82,13 +97,17 @@ class DelayLemma(Lemma):
 
     micro_batch = False
     delay_window = True
+    backward_delay_window = True
 
     def assumptions_hold(self, instance: Instance):
         """Every version of the window inside the box: ||W^{(i)}||_inf ≤ W_max < τ."""
         return rows_within_box(instance, instance.history, strict=True)
 
-    def from_trace(self, view) -> Instance:
-        """The window of versions of every update, with the measured delays and trace-level bounds."""
+    def from_trace(self, view) -> Instance | None:
+        """The window of versions of every update, with the measured delays d^f, d^b and
+        trace-level bounds (None for a device whose update is random given g: pulsed)."""
+        if not view.deterministic_device:
+            return None
         bounds = view.bounds
         return Instance(
             self.id,
@@ -107,13 +126,15 @@ class DelayLemma(Lemma):
         s = structure
         device = device_for_bound(s.tau)
         inputs, targets = common["inputs"], common["targets"]
-        history = stale_history(weights, inputs, targets, ACTIVATIONS[s.activation], LOSSES[s.loss], device, s.alpha, s.window, s.delays)
-        delays = np.broadcast_to(np.array(s.delays, dtype=np.int64), (inputs.shape[0], s.layers)).copy()
+        backward = s.backward_delays or (0,) * s.layers
+        history = stale_history(weights, inputs, targets, ACTIVATIONS[s.activation], LOSSES[s.loss], device, s.alpha, s.window, s.delays, backward)
+        rows = (inputs.shape[0], s.layers)
         return Instance(
             self.id,
             weights=tuple(h[:, -1] for h in history),
             history=history,
-            forward_delays=delays,
-            backward_delays=np.zeros_like(delays),
+            forward_delays=np.broadcast_to(np.array(s.delays, dtype=np.int64), rows).copy(),
+            backward_delays=np.broadcast_to(np.array(backward, dtype=np.int64), rows).copy(),
             **common,
         )
+

@@ -23,3 +23,6 @@ def _stability_without_activation_gap(omega, X, L_phi, S_phi, L_ell, G_ell, u_f,
 WITHOUT_CURVATURE = ConstantsModel("S_φ omitted from ε_m", stability=_stability_without_curvature)
 WITHOUT_ACTIVATION_GAP = ConstantsModel("Δ_m e_{m−1} dropped from γ_m", stability=_stability_without_activation_gap)
 DELAY_IGNORED = ConstantsModel("delays taken as 0", ignore_delays=True)
+BACKWARD_DELAY_IGNORED = ConstantsModel("backward delays taken as 0", ignore_backward_delays=True)
+STEP_FACTOR_ONE = ConstantsModel("q_max replaced by 1", step_factor=lambda constants: 1 + 0 * constants.q_max)
+STEP_FACTOR_BETA = ConstantsModel("q_max replaced by β", step_factor=lambda constants: constants.beta)

@@ -243,3 +243,113 @@ def test_a_non_finite_matrix_has_a_nan_spectral_norm_not_a_crash():
 
     norms = FLOAT64.spectral_norm(np.array([[[np.nan, 1.0], [0.0, 1.0]], [[3.0, 0.0], [0.0, 4.0]], [[np.inf, 0.0], [0.0, 1.0]]]))
     assert np.isnan(norms[0]) and norms[1] == 4.0 and np.isnan(norms[2])
+
+
+# ------------------------------------------------------------- devices and schedules of MODEL.md version 2
+
+
+def _instances_of(settings) -> dict[str, list[Instance]]:
+    from proofs_check.traces import simulate_all
+
+    kept: dict[str, list[Instance]] = {}
+    for trace in simulate_all(settings):
+        for lemma, instance in trace_instances(trace).items():
+            kept.setdefault(lemma, []).append(instance)
+    return kept
+
+
+@pytest.fixture(scope="module")
+def new_trace_instances() -> dict[str, dict[str, list[Instance]]]:
+    """Instances from the quick built-in runs of each new schedule (pipedream, 2bw, 1f1b), of
+    the softbounds device (p = 2, γ₊ ≠ γ₋) and, for contrast, of AP on ALD."""
+    from numerics.devices import AsymmetricLinearDevice
+
+    settings = builtin_settings(quick=True, seed=0)
+    groups = {
+        "pipedream": [s for s in settings if s.schedule == "pipedream"],
+        "2bw": [s for s in settings if s.schedule == "2bw"],
+        "1f1b": [s for s in settings if s.schedule == "1f1b"],
+        "softbounds": [s for s in settings if s.device.name == "softbounds"],
+        "ap": [s for s in settings if s.schedule == "ap" and isinstance(s.device, AsymmetricLinearDevice)][:12],
+    }
+    return {name: _instances_of(group) for name, group in groups.items()}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("source", ["pipedream", "2bw", "1f1b", "softbounds"])
+def test_every_false_variant_is_refuted_with_traces_from_the_new_schedules_and_devices(source, new_trace_instances):
+    """The kill rate stays total when the trace instances come from the new schedules or the
+    softbounds device (refuted on those traces, or failing that by the search)."""
+    budget = Budgets.for_mode(quick=False).variant_search
+    survivors = []
+    for claim in false_variant_claims():
+        check = refute(claim, new_trace_instances[source].get(claim.lemma.id, []), budget, seed=0)
+        if check.status != VIOLATED:
+            survivors.append(claim.name)
+    assert survivors == [], f"false variants not refuted with {source} traces: {survivors}"
+
+
+@pytest.mark.parametrize("source", ["pipedream", "2bw"])
+def test_gradient_delay_with_measured_backward_delays_holds_and_ignoring_them_is_refuted(source, new_trace_instances):
+    """pipedream and 2bw read stale versions in their backward passes (d^b > 0): the lemma with
+    the measured d^b holds on their traces, the variant that uses only d^f is refuted there."""
+    from proofs_check.claims import variant_claim
+    from proofs_check.library import get_lemma
+
+    instances = new_trace_instances[source]["gradient-delay"]
+    assert all(np.array_equal(i.backward_delays, i.forward_delays) for i in instances)  # both schedules: d^b = d^f
+    assert max(int(i.backward_delays.max()) for i in instances) > 0
+    own = check_instances(own_claim("gradient-delay"), [(i, "trace") for i in instances])
+    assert own.status == HOLDS and own.samples > 0
+    lemma = get_lemma("gradient-delay")
+    ignoring = variant_claim(lemma, next(v for v in lemma.false_variants if v.kind == "backward delay ignored"))
+    refuted = check_instances(ignoring, [(i, "trace") for i in instances])
+    assert refuted.status == VIOLATED and refuted.witness_ratio > 1
+    assert "W^b_m" in refuted.witness_part
+
+
+def test_ignoring_backward_delays_is_harmless_where_there_are_none(new_trace_instances):
+    """On AP traces d^b = 0: the variant that ignores d^b is MODEL.md's own bound there (so its
+    refutation on pipedream/2bw traces is about d^b, not an artefact)."""
+    from proofs_check.claims import variant_claim
+    from proofs_check.library import get_lemma
+
+    instances = new_trace_instances["ap"]["gradient-delay"]
+    assert all(int(i.backward_delays.max()) == 0 for i in instances) and max(int(i.forward_delays.max()) for i in instances) > 0
+    lemma = get_lemma("gradient-delay")
+    ignoring = variant_claim(lemma, next(v for v in lemma.false_variants if v.kind == "backward delay ignored"))
+    assert check_instances(ignoring, [(i, "trace") for i in instances]).status != VIOLATED
+
+
+@pytest.mark.parametrize("factor", ["1", "beta"])
+def test_analog_increment_with_the_softbounds_q_max_holds_and_a_wrong_constant_is_refuted(factor, new_trace_instances):
+    """||W⁺ − W||_F ≤ α q_max ||g||_F with the softbounds q_max = max(γ₊, γ₋)(1 + W_max/τ)^p holds
+    on its traces; with q_max replaced by 1 or by β it is refuted there."""
+    from proofs_check.claims import Claim
+    from proofs_check.library import get_lemma
+    from proofs_check.library.variants import STEP_FACTOR_BETA, STEP_FACTOR_ONE
+
+    instances = new_trace_instances["softbounds"]["analog-increment"]
+    assert instances and all(i.device is not None and i.device.name == "softbounds" and i.device.exponent == 2 for i in instances)
+    own = check_instances(own_claim("analog-increment"), [(i, "trace") for i in instances])
+    assert own.status == HOLDS and own.samples > 0
+    model = STEP_FACTOR_ONE if factor == "1" else STEP_FACTOR_BETA
+    wrong = Claim(get_lemma("analog-increment"), f"q_max replaced by {factor}", model=model, kind="wrong device constant", only=("α q_max",))
+    check = check_instances(wrong, [(i, "trace") for i in instances])
+    assert check.status == VIOLATED and check.witness_ratio > 1
+
+
+def test_box_invariance_on_softbounds_traces_reads_the_update_before_its_clip(new_trace_instances):
+    """The softbounds update clips to ±τ, so |w⁺| ≤ τ after the clip cannot fail: the lemma is
+    about the update before the clip (MODEL.md §4), which a run near the bound brings close to τ."""
+    instances = new_trace_instances["softbounds"]["box-invariance"]
+    check = check_instances(own_claim("box-invariance"), [(i, "trace") for i in instances])
+    assert check.status == HOLDS and check.samples > 0 and check.max_ratio > 0.9
+    from proofs_check.library.box_invariance import unclipped_update
+    from proofs_check.library.context import Context
+
+    instance = instances[0]
+    lemma_step = unclipped_update(Context(instance), instance.weights, instance.gradient)
+    clipped = [instance.device.update(w, g, instance.alpha) for w, g in zip(instance.weights, instance.gradient)]
+    inside = [np.abs(u) <= instance.tau for u in lemma_step]
+    assert all(np.allclose(u[i], c[i], rtol=0, atol=1e-12) for u, c, i in zip(lemma_step, clipped, inside))

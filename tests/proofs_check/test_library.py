@@ -146,3 +146,83 @@ def test_domain_types_are_registered_with_from_type():
         assert instance.lemma in REGISTRY.ids() and network.layers >= 1
 
     drawn()
+
+
+# ------------------------------------------------------------- devices and schedules of MODEL.md version 2
+
+
+@pytest.mark.parametrize("lemma_id", ["analog-increment", "signal-delay", "gradient-delay"])
+def test_statement_and_evaluator_agree_on_a_softbounds_pipedream_trace(lemma_id):
+    """The two paths agree where q_max is not ALD's 1 + W_max/τ (p = 2, γ₊ ≠ γ₋) and d^b > 0."""
+    from numerics.devices import SoftBoundsDevice
+    from proofs_check.traces import TraceSetting, simulate, trace_instances
+
+    device = SoftBoundsDevice(tau=1.0, exponent=2.0, gamma_up=1.25, gamma_down=0.75)
+    instance = trace_instances(simulate(TraceSetting("pipedream", (3, 4, 4, 2), "tanh", "squared", device, 0.05, 5)))[lemma_id]
+    assert instance.device == device
+    compared, mismatched = formula_mismatches(get_lemma(lemma_id), instance)
+    assert compared >= 1 and mismatched == []
+    if lemma_id != "analog-increment":
+        assert int(instance.backward_delays.max()) > 0
+
+
+def test_a_statement_with_ald_s_factor_is_caught_on_a_softbounds_trace():
+    """The formula path can fail: the analog increment stated with ALD's 1 + W_max/τ in place of
+    the device's q_max disagrees with the evaluator on a softbounds trace."""
+    import sympy as sp
+
+    from numerics.devices import SoftBoundsDevice
+    from proofs_check.traces import TraceSetting, simulate, trace_instances
+    from theory import symbols as S
+
+    lemma = get_lemma("analog-increment")
+    ald_factor = {S.q_max.symbol: 1 + S.W_max.symbol / S.tau.symbol}
+    wrong = dataclasses.replace(
+        lemma.statement,
+        parts=tuple(StatementPart(p.name, p.lhs_latex, (lambda M, p=p: tuple(sp.sympify(e).xreplace(ald_factor) for e in p.rhs(M))), p.per_layer) for p in lemma.statement.parts),
+    )
+    device = SoftBoundsDevice(tau=1.0, exponent=2.0, gamma_up=1.25, gamma_down=0.75)
+    instance = trace_instances(simulate(TraceSetting("ap", (3, 4, 2), "tanh", "squared", device, 0.05, 4)))["analog-increment"]
+    compared, mismatched = formula_mismatches(lemma, instance, wrong)
+    assert compared >= 1 and len(mismatched) == compared
+
+
+def test_the_delay_search_draws_backward_delays_and_the_others_do_not():
+    rng = np.random.default_rng(0)
+    for lemma_id in ("signal-delay", "gradient-delay"):
+        structures = [get_lemma(lemma_id).draw_structure(rng) for _ in range(300)]
+        assert all(len(s.backward_delays) == s.layers and max(s.backward_delays) <= s.window for s in structures)
+        assert any(s.backward_delays == s.delays and max(s.delays) > 0 for s in structures)  # pipedream-like
+        assert any(max(s.backward_delays) == 0 and max(s.delays) > 0 for s in structures)  # ap-like
+        assert any(s.backward_delays != s.delays and max(s.backward_delays) > 0 for s in structures)  # any
+    assert all(get_lemma("bounded-signal").draw_structure(rng).backward_delays == () for _ in range(20))
+
+
+@settings(max_examples=15)
+@given(data=st.data())
+def test_drawn_delay_instances_carry_backward_delays_and_hold(data):
+    lemma = get_lemma("gradient-delay")
+    instance = data.draw(instances(lemma, max_layers=3, max_width=3))
+    assert instance.backward_delays is not None and instance.backward_delays.shape == instance.forward_delays.shape
+    assert overall_status(judge_lemma(instance)) == HOLDS
+
+
+def test_stale_histories_read_the_backward_versions_of_their_delays():
+    """Update i of a stale history: forward with W^{(i − d^f)}, backward MVMs with W^{(i − d^b)}."""
+    from numerics import network
+    from numerics.activations import TANH
+    from numerics.devices import DigitalDevice
+    from numerics.losses import SQUARED
+    from proofs_check.histories import stale_history
+
+    rng = np.random.default_rng(1)
+    initial = (rng.normal(size=(3, 2)), rng.normal(size=(2, 3)))
+    x, y = rng.normal(size=(2, 2)), rng.normal(size=(2, 2))
+    forward, backward = (1, 0), (1, 2)
+    history = stale_history(initial, x, y, TANH, SQUARED, DigitalDevice(), 0.1, 3, forward, backward)
+    i = 2
+    reads = lambda delays: [h[i - min(i, d)] for h, d in zip(history, delays)]  # noqa: E731
+    gradient = network.gradients(reads(forward), x, y, TANH, SQUARED, backward_weights=reads(backward))
+    assert all(np.array_equal(h[i + 1], h[i] - 0.1 * g) for h, g in zip(history, gradient))
+    current = network.gradients(reads(forward), x, y, TANH, SQUARED, backward_weights=[h[i] for h in history])
+    assert not all(np.allclose(h[i + 1], h[i] - 0.1 * g) for h, g in zip(history, current))

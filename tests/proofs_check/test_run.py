@@ -50,7 +50,7 @@ def test_report_follows_the_contract(quick_run):
     for row in report["schedules"]:
         assert {"schedule", "stages", "micro_batches", "slots", "density", "closed_form_density", "fwd_delay", "bwd_delay"} <= set(row)
         assert row["density"] == pytest.approx(row["closed_form_density"], abs=1e-12)
-    assert {row["schedule"] for row in report["schedules"]} == {"wop", "sp", "ap"}
+    assert {row["schedule"] for row in report["schedules"]} == {"wop", "sp", "ap", "1f1b", "pipedream", "2bw"}
     assert all(entry["updates_replay_exactly"] and entry["largest_gradient_gap"] <= 1e-12 for entry in report["consistency"])
     numerical = [step for step in report["ledger"]["steps"] if step["status"] == "numerical"]
     assert numerical and all(step["check_status"] == "holds" for step in numerical)

@@ -124,12 +124,12 @@ def test_lemma_statements_evaluate_like_the_independent_implementation(point):
     stability = get_lemma("signal-stability").statement.evaluate_rhs(M, named)
     np.testing.assert_allclose(stability["||∇_{W_m} f − g̃_m||_F ≤ γ_m"], expected["gamma"], rtol=1e-12)
     np.testing.assert_allclose(stability["||δ_m − δ̃_m|| ≤ ε_m"], expected["eps"], rtol=1e-12)
-    # Gradient delay: c_D = (1 + W_max/τ)||Γ(d^f ⊙ G, d^b ⊙ G)|| with the independent Γ.
+    # Gradient delay: c_D = q_max||Γ(d^f ⊙ G, d^b ⊙ G)|| with the independent Γ; ALD's q_max = 1 + W_max/τ.
     d_f = [min(3, M - m) for m in range(1, M + 1)]
     W_max, tau, alpha = 0.3, 2.0, 0.01
     worst = independent_constants(**{**values, "u_f": [d * g for d, g in zip(d_f, expected["G_layers"])], "u_b": [0.0] * M})
     c_D = (1 + W_max / tau) * math.sqrt(sum(g * g for g in worst["gamma"]))
-    named.update({f"d_f_{m + 1}": d_f[m] for m in range(M)} | {f"d_b_{m + 1}": 0 for m in range(M)}, W_max=W_max, tau=tau, alpha=alpha)
+    named.update({f"d_f_{m + 1}": d_f[m] for m in range(M)} | {f"d_b_{m + 1}": 0 for m in range(M)}, W_max=W_max, tau=tau, alpha=alpha, q_max=1 + W_max / tau)
     delay = get_lemma("gradient-delay").statement.evaluate_rhs(M, named)
     np.testing.assert_allclose(delay["||g̃_k − ∇f(W^{(k)};ξ_k)||_F ≤ α c_D"], [alpha * c_D], rtol=1e-12)
 

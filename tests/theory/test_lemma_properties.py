@@ -78,7 +78,7 @@ EQUALITY_CASES = [
     ("bounded-signal", {}, "||z_M|| ≤ Z_M"),
     ("signal-stability", {"forward_weights": (np.array([[0.5]]),)}, "||z_m − z̃_m|| ≤ ζ_m"),
     ("objective-smoothness", {"forward_weights": (np.array([[0.2]]),)}, "||∇f(W;ξ) − ∇f(W';ξ)||_F ≤ ||Γ_sym u||"),
-    ("analog-increment", {}, "||W⁺ − W||_F ≤ α(1 + ||W||_inf/τ)||g||_F"),
+    ("analog-increment", {}, "||W⁺ − W||_F ≤ α q_max ||g||_F"),
     ("box-invariance", {"weights": (np.array([[2.0]]),), "tau": 2.0, "gradient": (np.array([[0.0]]),)}, "|w⁺_ij| ≤ τ"),
     ("signal-delay", _DELAYED, "||z̃_m − z_m|| ≤ ζ_m (measured u^f)"),
     ("gradient-delay", _DELAYED, "||g̃_k − ∇f(W^{(k)};ξ_k)||_F ≤ ||Γ(u^f, u^b)||"),
