@@ -365,6 +365,9 @@ def _theorem_expression(expression: str) -> str:
     return sp.latex(parsed, symbol_names=spelled)
 
 
+FALSIFICATION_ROWS_PER_TABLE = 16
+"""Rows (lemma headings and variants) of one falsification table, so that it fits a page."""
+
 THEOREM_LHS = r"\frac{1}{K}\sum_{k<K}\|\nabla f(W^{(k)})\|^2"
 """The left side of the convergence theorems (MODEL.md §5)."""
 
@@ -374,30 +377,41 @@ def variants_table(lemma_variants: Sequence[dict], theorem_variants: Sequence[di
     fits a page) by theorem: the false inequality (its kind, then its formula), how it was
     refuted (on a simulator trace, by adversarial search, or by simulation at some K) and
     the largest lhs/rhs found."""
-    body: list = []
-    for lemma in dict.fromkeys(row["lemma"] for row in lemma_variants):
-        body.append(rf"\texttt{{{escape(lemma)}}}")
-        for row in (row for row in lemma_variants if row["lemma"] == lemma):
-            refuted_by = {"trace": "trace", "adversarial search": "search"}.get(row["refuted_by"], row["refuted_by"]) if row["refuted"] else "not refuted"
-            body.append([rf"\emph{{{notation(row['kind'])}}}: {notation(row['name'])}", escape(refuted_by), ratio(row["ratio"], 3)])
     columns = r">{\raggedright\arraybackslash}p{0.6\textwidth}lr"
-    text = table(
-        ["false inequality", "refuted by", "ratio"],
-        body,
+    caption = (
         "Falsification power: deliberately false variants of the lemmas, how the engine refuted each "
         "(on a simulator trace or by adversarial search) and the largest "
-        r"$\mathrm{lhs}/\mathrm{rhs}$ it found (above 1: refuted; a ratio within $10^{-3}$ of 1 is shown as $1 \pm d$).",
-        "tab:falsification",
-        columns,
-        size="small",
+        r"$\mathrm{lhs}/\mathrm{rhs}$ it found (above 1: refuted; a ratio within $10^{-3}$ of 1 is shown as $1 \pm d$)."
     )
+    chunks: list[list] = [[]]
+    for lemma in dict.fromkeys(row["lemma"] for row in lemma_variants):
+        rows = [row for row in lemma_variants if row["lemma"] == lemma]
+        if chunks[-1] and len(chunks[-1]) + 1 + len(rows) > FALSIFICATION_ROWS_PER_TABLE:
+            chunks.append([])  # a new table, so that each fits a page
+        chunks[-1].append(rf"\texttt{{{escape(lemma)}}}")
+        for row in rows:
+            refuted_by = {"trace": "trace", "adversarial search": "search"}.get(row["refuted_by"], row["refuted_by"]) if row["refuted"] else "not refuted"
+            chunks[-1].append([rf"\emph{{{notation(row['kind'])}}}: {notation(row['name'])}", escape(refuted_by), ratio(row["ratio"], 3)])
+    tables = []
+    for index, body in enumerate(chunks):
+        tables.append(
+            table(
+                ["false inequality", "refuted by", "ratio"],
+                body,
+                caption if index == 0 else f"Falsification power on the lemmas (continued, part {index + 1} of {len(chunks)}).",
+                "tab:falsification" if index == 0 else f"tab:falsification-{index + 1}",
+                columns,
+                size="small",
+            )
+        )
+    text = "\n".join(tables)
     if not theorem_variants:
         return text
     body = []
     for theorem in dict.fromkeys(row["theorem"] for row in theorem_variants):
         body.append(rf"\texttt{{{escape(theorem)}}}")
         for row in (row for row in theorem_variants if row["theorem"] == theorem):
-            how = stacked("simulation", f"$K={row['K']}$") if row["refuted"] else "not refuted"
+            how = stacked("simulation", f"$K={row['K']}$") if row["refuted"] else ("not tried" if row.get("not_tried") else "not refuted")
             body.append([rf"\emph{{{escape(row['name'])}}}: $\mathrm{{lhs}} \le {_theorem_expression(row['expression'])}$", how, ratio(row["ratio"], 3)])
     return text + "\n" + table(
         ["false inequality", "refuted by", "ratio"],

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from proofs_check._version import __version__
 
-KEY_PACKAGES = ("numpy", "scipy", "sympy", "matplotlib", "mpmath", "tqdm", "scikit-learn", "hypothesis", "z3-solver")
+KEY_PACKAGES = ("numpy", "scipy", "sympy", "matplotlib", "mpmath", "tqdm", "scikit-learn", "hypothesis", "z3-solver", "dask", "threadpoolctl")
 """Distributions whose versions a result records: the runtime dependencies of pyproject.toml."""
 
 SOURCE_ROOT = Path(__file__).resolve().parents[1]
