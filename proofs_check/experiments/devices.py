@@ -448,7 +448,7 @@ def devices_figure(summary: dict) -> Figure:
     floor_axes.set_yscale("log")
     floor_axes.set_ylabel("||∇f||² (log scale)")
     floor_axes.set_title("measured floor (mean ± s.e.) beside MODEL's 4 G_max² σ²/(B β²)", fontsize=10)
-    floor_axes.legend(fontsize=7, loc="lower right")
+    floor_axes.legend(fontsize=7, loc="center", ncol=2)
     return figure
 
 
