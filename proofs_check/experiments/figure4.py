@@ -686,7 +686,7 @@ def schedules_table(summary: dict) -> str:
         cells.append(latex.number(memory["peak_activation_floats_total"]) + " / " + latex.number(memory["peak_activation_floats_total_closed_form"]))
         cells.append(",".join(map(str, memory["peak_versions"])))
         body.append(cells)
-    header = ["schedule", "thr. / closed", "t.t.a. (dig.)", "t.t.a. (ALD)", "in flight", "activations / closed", "versions"]
+    header = ["schedule", "thr. / closed", "t.t.a. dig.", "t.t.a. ALD", "in flight", "activ. / closed", "versions"]
     caption = (
         f"Every schedule of MODEL.md \\S3 at $M={main}$, $B={config['mini_batch']}$, $b={config['micro_batch_size']}$: throughput speed-up over the single device "
         "(scheduler's record / closed form; PipeDream and 2BW as $J\\to\\infty$), time-to-accuracy speed-up "
@@ -695,4 +695,4 @@ def schedules_table(summary: dict) -> str:
         "and peak weight versions per stage. 1F1B computes SP's iterates with SP's slots but holds $\\min(B, M-m+1)$ micro-batches where SP holds $B$."
     )
     text = latex.table(header, body, caption, "tab:figure4-schedules", "lrrrlrl")
-    return text.replace("\\centering\n", "\\centering\n\\small\n", 1)
+    return text.replace("\\centering\n", "\\centering\n\\footnotesize\n\\setlength{\\tabcolsep}{4pt}\n", 1)
