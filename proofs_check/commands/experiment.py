@@ -1,17 +1,25 @@
-"""Laptop-scale reproductions of the paper's experiments: `experiment figure4` and `experiment rates`.
+"""Laptop-scale reproductions of the paper's experiments: `experiment figure4`, `experiment rates` and `experiment devices`.
 
 figure4: digits MLPs (M = 1..8) trained with digital SGD and ALD analog SGD on the single
 device, WOP, SP and AP; test accuracy vs epoch and vs slots, speed-up vs M (throughput and
 time to accuracy). Writes DIR/figure4.png (and .pdf), DIR/figure4.json, DIR/figure4_accuracy.tex,
-DIR/figure4_speed_up.tex, DIR/figure4_gaps.tex.
+DIR/figure4_speed_up.tex, DIR/figure4_gaps.tex, DIR/figure4_schedules.tex (every schedule of
+the registry, 1F1B, PipeDream and 2BW included: throughput, time to accuracy, peak memory).
 
 rates: (1/K) Σ ||∇f(W^{(k)})||² vs K for SP and AP beside the theorem's right side, and the
 asymptotic floor vs τ and σ beside 4σ²W_max²/(β²τ²). Writes DIR/rates.png (and .pdf), DIR/rates.json,
 DIR/rates_rate.tex, DIR/rates_floor.tex, DIR/rates_slopes.tex.
 
+devices: the digits MLP with AP and SP on digital SGD, ALD, softbounds (p = 2, γ₊ ≠ γ₋) and the
+pulsed device (several dw_min, c2c, d2d): final accuracy and the measured floor (plateau of
+||∇f||², its excess over digital SGD) beside 4 G_max² σ²/(B β²). Writes DIR/devices.png,
+DIR/devices.pdf, DIR/devices.json, DIR/devices.tex.
+
 Exit 0 when every checked claim holds (figure4: throughput speed-ups within 5% of the
-closed forms and identical iterates for single, WOP and SP; rates: every measured value
-below the theorem's right side, every hypothesis met), 1 otherwise, 2 on bad input.
+closed forms, identical iterates for single, WOP, SP and 1F1B, peak in-flight micro-batches and
+weight versions equal to the closed forms; rates: every measured value
+below the theorem's right side, every hypothesis met; devices: every measurement finite and no
+row whose hypotheses hold above the bound), 1 otherwise, 2 on bad input.
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ MAX_SEEDS = 64
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    experiments = parser.add_subparsers(dest="experiment", required=True, metavar="{figure4,rates}")
+    experiments = parser.add_subparsers(dest="experiment", required=True, metavar="{figure4,rates,devices}")
     figure4 = experiments.add_parser(
         "figure4",
         help="the paper's Figure 4 on digits MLPs: accuracy vs epoch and slots, speed-up vs stages",
@@ -49,6 +57,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     rates.add_argument("--quick", action="store_true", help="shorter sweeps (under a minute)")
     _common(rates)
+    devices = experiments.add_parser(
+        "devices",
+        help="digits MLP on digital, ALD, softbounds and pulsed devices: accuracy and measured floor beside 4 G_max^2 sigma^2/(B beta^2)",
+        description="AP and SP on every device kind of MODEL.md §2; the measured floor beside the theorem's floor and whole right side.",
+    )
+    devices.add_argument("--quick", action="store_true", help="2 seeds, 2 epochs, four devices (seconds)")
+    devices.add_argument("--seeds", type=int, default=None, help=f"seeds per configuration, 2..{MAX_SEEDS} (default 8; 2 with --quick)")
+    _common(devices)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -77,6 +93,8 @@ def run(arguments: argparse.Namespace) -> int:
     check_output_directory(arguments.out)
     if arguments.experiment == "figure4":
         return _figure4(arguments)
+    if arguments.experiment == "devices":
+        return _devices(arguments)
     return _rates(arguments)
 
 
@@ -97,6 +115,7 @@ def _figure4(arguments: argparse.Namespace) -> int:
             "figure4_accuracy.tex": figure4.accuracy_table(summary),
             "figure4_speed_up.tex": figure4.speed_up_table(summary),
             "figure4_gaps.tex": figure4.gaps_table(summary),
+            "figure4_schedules.tex": figure4.schedules_table(summary),
             "figure4.json": summary,
         },
     )
@@ -104,6 +123,7 @@ def _figure4(arguments: argparse.Namespace) -> int:
     failed = [] if checks["throughput_within_tolerance"] else ["throughput speed-ups differ from the closed forms by more than 5%"]
     failed += [f"single/WOP/SP iterates differ at M={m}" for m, same in checks["synchronous_schedules_identical"].items() if not same]
     failed += [] if checks["ap_equals_control_at_one_stage"] else ["AP and the no-delay control differ at M=1"]
+    failed += [f"peak in-flight or weight versions differ from the closed forms: {', '.join(checks['memory_mismatches'])}"] if checks["memory_mismatches"] else []
     if arguments.json:
         print_json(summary)
     else:
@@ -154,7 +174,8 @@ def _print_figure4(summary: dict, out: Path) -> None:
     )
     checks = summary["checks"]
     print(f"throughput vs closed forms: worst relative difference {checks['throughput_worst_relative_difference']:.4f} (tolerance {checks['throughput_tolerance']})")
-    print(f"wrote {out / 'figure4.png'} (and .pdf), {out / 'figure4.json'}, {out / 'figure4_accuracy.tex'}, {out / 'figure4_speed_up.tex'}, {out / 'figure4_gaps.tex'} in {summary['timing']['elapsed_seconds']} s")
+    print(f"peak in-flight micro-batches and weight versions vs closed forms (every schedule, every M): {'equal' if checks['memory_matches_closed_forms'] else 'DIFFERENT'}")
+    print(f"wrote {out / 'figure4.png'} (and .pdf), {out / 'figure4.json'}, {out / 'figure4_accuracy.tex'}, {out / 'figure4_speed_up.tex'}, {out / 'figure4_gaps.tex'}, {out / 'figure4_schedules.tex'} in {summary['timing']['elapsed_seconds']} s")
 
 
 def _rates(arguments: argparse.Namespace) -> int:
@@ -223,3 +244,45 @@ def _print_rates(summary: dict, out: Path) -> None:
     checks = summary["checks"]
     print(f"measured below the theorem's right side everywhere: {checks['measured_below_bound_everywhere']}; hypotheses met: {checks['hypotheses_hold_everywhere']}")
     print(f"wrote {out / 'rates.png'} (and .pdf), {out / 'rates.json'}, {out / 'rates_rate.tex'}, {out / 'rates_floor.tex'}, {out / 'rates_slopes.tex'} in {summary['timing']['elapsed_seconds']} s")
+
+
+def _devices(arguments: argparse.Namespace) -> int:
+    if arguments.seeds is not None and not 2 <= arguments.seeds <= MAX_SEEDS:
+        raise UsageError(f"--seeds must be an integer between 2 and {MAX_SEEDS}, got {arguments.seeds}")
+    from proofs_check.experiments import devices
+
+    config = devices.devices_config(arguments.quick, seeds=arguments.seeds, seed=arguments.seed)
+    start = time.perf_counter()
+    summary = devices.run_devices(config, progress=progress_bar("experiment devices"))
+    summary["timing"] = {"elapsed_seconds": round(time.perf_counter() - start, 2)}
+    summary["provenance"] = provenance(arguments.seed, command_line(arguments))
+    figure = devices.devices_figure(summary)
+    _write(arguments.out, {"devices.png": figure, "devices.tex": devices.devices_table(summary), "devices.json": summary})
+    checks = summary["checks"]
+    failed = [] if checks["every_measurement_finite"] and checks["no_error"] else ["a measurement is NaN or infinite"]
+    failed += [] if checks["no_violation"] else ["a measured plateau exceeds the theorem's bound where its hypotheses hold"]
+    if arguments.json:
+        print_json(summary)
+    else:
+        _print_devices(summary, arguments.out)
+    if failed:
+        print("FAILED: " + "; ".join(failed), file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _print_devices(summary: dict, out: Path) -> None:
+    config = summary["config"]
+    print_table(
+        ["device", "schedule", Column("accuracy", "right", ".3f"), Column("plateau", "right", ".3e"), Column("s.e.", "right", ".1e"),
+         Column("excess", "right", ".3e"), Column("sigma^2", "right", ".3e"), Column("W_max", "right", ".3f"), Column("floor", "right", ".3e"), "verdict"],
+        [
+            (row["device"], row["schedule"].upper(), row["final_accuracy_summary"]["mean"], row["plateau_summary"]["mean"], row["plateau_standard_error"],
+             row["excess_over_digital_summary"]["mean"] if row["kind"] != "digital" else None, row["sigma2"], row["W_max"], row["floor"], row["verdict"])
+            for row in summary["rows"]
+        ],
+        title=f"devices: digits MLP, M = {config['stages']}, {config['seeds']} seeds, {config['epochs']} epochs",
+    )
+    outside = summary["checks"]["rows_outside_hypotheses"]
+    if outside:
+        print(f"outside the theorem's hypotheses ({len(outside)} rows): " + "; ".join(outside))
+    print(f"wrote {out / 'devices.png'} (and .pdf), {out / 'devices.json'}, {out / 'devices.tex'} in {summary['timing']['elapsed_seconds']} s")

@@ -1,5 +1,7 @@
 """The paper's Figure 4 at laptop scale: digits MLPs without pipeline (single, WOP), with the
-synchronous (SP) and the asynchronous (AP) pipeline, digital SGD and ALD analog SGD.
+synchronous (SP) and the asynchronous (AP) pipeline, digital SGD and ALD analog SGD; and the
+schedules practitioners run beside them (MODEL.md §3): 1F1B with flush (PipeDream-Flush),
+PipeDream (weight stashing) and PipeDream-2BW (double-buffered weights).
 
 Design (fixed before any result, the same for every schedule and number of stages):
 
@@ -32,6 +34,18 @@ Design (fixed before any result, the same for every schedule and number of stage
   J/(J + M − 1) density. Time to accuracy: slots until the test accuracy first reaches the
   target 0.90, per seed.
 
+- The other schedules: 1F1B updates as SP (B·α per mini-batch, so it computes SP's iterates,
+  checked bit for bit), PipeDream per micro-batch as AP (α), 2BW per group of B as SP (B·α).
+  They are trained at `extra_schedule_stages` (every M in the full run, the main M with
+  `--quick`); their throughput, delays and memory come from the scheduler's record at every M.
+- Memory: per stage, the peak in-flight micro-batches (forward done, backward not yet) and
+  the peak weight versions held, from the record, beside MODEL.md §3's closed forms
+  (theory.schedules); the activation memory of a stage is its peak in-flight micro-batches
+  times the floats one micro-batch leaves there, b·(d_{m−1} + d_m) (the layer input a_{m−1}
+  for the gradient and the pre-activation z_m for φ′ or the loss), its weight memory the peak
+  versions times d_m·d_{m−1}. 1F1B holds min(B, M − m + 1) micro-batches where SP holds B:
+  the reason practitioners run 1F1B.
+
 Single, WOP and SP compute the same iterates (the same mini-batch SGD; only the slots
 differ), which every run checks bit for bit; their time-to-accuracy speed-ups are therefore
 exactly their throughput speed-ups, and only AP's can differ from its throughput.
@@ -51,6 +65,7 @@ from numerics.activations import TANH
 from numerics.devices import AsymmetricLinearDevice, make_device
 from numerics.losses import CROSS_ENTROPY
 from numerics.replicas import seeded_initial_weights
+from numerics.schedules import SCHEDULES, ScheduleRecord, schedule_named
 from numerics.training import TrainingSettings, compiled_schedule
 from proofs_check import latex
 from proofs_check.experiments import digits
@@ -66,14 +81,22 @@ DEVICES = ("digital", "ald")
 CONTROL = "control"
 """Per-micro-batch updates without delay: the single device with B = 1 and AP's α, i.e. AP
 with every delay 0. AP minus this control isolates what staleness costs."""
-SCHEDULE_NAMES = ("single", "wop", "sp", "ap")
-"""The schedules of the paper's Figure 4 this experiment trains (numerics.schedules.SCHEDULES has more)."""
+PAPER_SCHEDULES = ("single", "wop", "sp", "ap")
+"""The schedules of the paper's Figure 4 (trained at every M)."""
+EXTRA_SCHEDULES = tuple(name for name in SCHEDULES if name not in PAPER_SCHEDULES)
+"""The other schedules of numerics.schedules.SCHEDULES (1f1b, pipedream, 2bw): trained at
+`Figure4Config.extra_schedule_stages`, measured from their records at every M."""
+SCHEDULE_NAMES = tuple(SCHEDULES)
+"""Every schedule of the registry, in MODEL.md's order."""
 RUNS = SCHEDULE_NAMES + (CONTROL,)
 SCHEDULE_LABELS = {
     "single": "single device",
     "wop": "WOP (no pipeline)",
     "sp": "SP (synchronous)",
+    "1f1b": "1F1B (synchronous, flush)",
     "ap": "AP (asynchronous)",
+    "pipedream": "PipeDream (stashing)",
+    "2bw": "2BW (double-buffered)",
     CONTROL: "per micro-batch, no delay (control)",
 }
 DEVICE_LABELS = {"digital": "digital SGD", "ald": "ALD analog SGD"}
@@ -102,24 +125,37 @@ class Figure4Config:
     tau: float = 0.7
     target: float = 0.90
     init_scale: float = 1.0
+    extra_schedule_stages: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7, 8)
+    """M at which the schedules beyond the paper's four (EXTRA_SCHEDULES) are trained; their
+    throughput and memory come from the scheduler's record at every M of `stages`."""
 
     def learning_rate_of(self, schedule: str) -> float:
-        """α for AP and the control (one micro-batch per update), B·α for single, WOP, SP."""
-        return self.learning_rate if schedule in ("ap", CONTROL) else self.learning_rate * self.mini_batch
+        """α for the schedules that update per micro-batch (AP, PipeDream) and the control,
+        B·α for those that average B micro-batches per update (single, WOP, SP, 1F1B, 2BW)."""
+        return self.learning_rate * self.micro_batches_per_update(schedule)
 
     def micro_batches_per_update(self, schedule: str) -> int:
-        return 1 if schedule in ("ap", CONTROL) else self.mini_batch
+        """1 for the control and the schedules that update per micro-batch, else B (the registry's rule)."""
+        return 1 if schedule == CONTROL else schedule_named(schedule).micro_batches_per_update(self.mini_batch)
+
+    def trains(self, stages: int, schedule: str) -> bool:
+        """Whether the (M, schedule) cell is trained (every paper schedule and the control at
+        every M; the other schedules at `extra_schedule_stages`)."""
+        return schedule not in EXTRA_SCHEDULES or stages in self.extra_schedule_stages
 
     def as_dict(self) -> dict:
         values = dataclasses.asdict(self)
         values["stages"] = list(self.stages)
+        values["extra_schedule_stages"] = list(self.extra_schedule_stages)
         return values
 
 
 def figure4_config(quick: bool, seeds: int | None = None, seed: int = 0) -> Figure4Config:
-    """Full: 8 seeds, 15 epochs; quick: 3 seeds, 5 epochs. M = 1..8 in both."""
+    """Full: 8 seeds, 15 epochs, every schedule at every M; quick: 3 seeds, 5 epochs, the
+    schedules beyond the paper's four trained at the main M only. M = 1..8 in both."""
     default_seeds, epochs = (3, 5) if quick else (8, 15)
-    return Figure4Config(quick=quick, seeds=default_seeds if seeds is None else seeds, seed=seed, epochs=epochs)
+    config = Figure4Config(quick=quick, seeds=default_seeds if seeds is None else seeds, seed=seed, epochs=epochs)
+    return dataclasses.replace(config, extra_schedule_stages=(config.main_stages,)) if quick else config
 
 
 # ----------------------------------------------------------------------------- runs
@@ -217,6 +253,48 @@ def figure4_cell_task(task: tuple[Figure4Config, int, str]) -> _Run:
     return _train(config, stages, schedule, split, data, seeds, checkpoint_micro_batches)
 
 
+def schedule_memory(record: ScheduleRecord, dims: list[int], micro_batch_size: int, closed_form_schedule: str | None = None) -> dict:
+    """Peak in-flight micro-batches and peak weight versions per stage, measured on the
+    scheduler's record, beside MODEL.md §3's closed forms (theory.schedules) of
+    `closed_form_schedule` (default: the record's own schedule), and the memory they mean.
+
+    Activation floats of stage m: peak in-flight × b·(d_{m−1} + d_m) (a_{m−1} and z_m of
+    every micro-batch whose backward is pending); weight floats: peak versions × d_m·d_{m−1}.
+    `matches` is True when both measured lists equal the closed forms entry by entry."""
+    name = closed_form_schedule or record.schedule
+    M, B, J = record.layers, record.mini_batch, record.micro_batches
+    in_flight_closed = [int(v) for v in closed_forms.per_stage(closed_forms.peak_in_flight(name), M, B, J)]
+    versions_closed = [int(v) for v in closed_forms.per_stage(closed_forms.peak_versions(name), M, B, J)]
+    per_micro_batch = [micro_batch_size * (dims[m] + dims[m + 1]) for m in range(M)]
+    weight_size = [dims[m] * dims[m + 1] for m in range(M)]
+    in_flight, versions = list(record.peak_in_flight), list(record.peak_versions)
+    activation = [n * size for n, size in zip(in_flight, per_micro_batch)]
+    activation_closed = [n * size for n, size in zip(in_flight_closed, per_micro_batch)]
+    weights = [n * size for n, size in zip(versions, weight_size)]
+    weights_closed = [n * size for n, size in zip(versions_closed, weight_size)]
+    return {
+        "stages": M,
+        "schedule": record.schedule,
+        "closed_form_of": name,
+        "mini_batch": B,
+        "micro_batches": J,
+        "peak_in_flight": in_flight,
+        "peak_in_flight_closed_form": in_flight_closed,
+        "peak_versions": versions,
+        "peak_versions_closed_form": versions_closed,
+        "activation_floats_per_micro_batch": per_micro_batch,
+        "peak_activation_floats": activation,
+        "peak_activation_floats_closed_form": activation_closed,
+        "peak_activation_floats_total": int(sum(activation)),
+        "peak_activation_floats_total_closed_form": int(sum(activation_closed)),
+        "peak_weight_floats_total": int(sum(weights)),
+        "peak_weight_floats_total_closed_form": int(sum(weights_closed)),
+        "forward_delay": record.largest_forward_delay,
+        "backward_delay": record.largest_backward_delay,
+        "matches": in_flight == in_flight_closed and versions == versions_closed,
+    }
+
+
 def run_figure4(config: Figure4Config, progress: Progress | None = None, executor: Executor = IN_PROCESS) -> dict:
     """Train every (M, schedule) with both devices and S seeds as replicas; return the summary
     (plain JSON data: every number the figure and the tables show). The cells run through
@@ -228,12 +306,13 @@ def run_figure4(config: Figure4Config, progress: Progress | None = None, executo
     split = digits.digits_split(config.seed)
     B, b = config.mini_batch, config.micro_batch_size
     per_epoch = digits.micro_batches_per_epoch(split.train_size, b, B)
+    total = per_epoch * config.epochs
     checkpoint_micro_batches = _checkpoints(config, per_epoch)
     epochs_axis = checkpoint_micro_batches / per_epoch
     seeds = tuple(config.seed + r for r in range(config.seeds))
     S = len(seeds)
 
-    jobs = [(stages, schedule) for stages in config.stages for schedule in RUNS]
+    jobs = [(stages, schedule) for stages in config.stages for schedule in RUNS if config.trains(stages, schedule)]
     cells = executor.map(figure4_cell_task, [(config, stages, schedule) for stages, schedule in jobs], progress)
     runs: dict[tuple[int, str], _Run] = dict(zip(jobs, cells))
     _training_data.cache_clear()  # release the replicated epoch stream
@@ -245,10 +324,12 @@ def run_figure4(config: Figure4Config, progress: Progress | None = None, executo
         identical[str(stages)] = all(
             np.array_equal(runs[stages, other].accuracy, sp.accuracy)
             and all(np.array_equal(a, c) for a, c in zip(runs[stages, other].final_weights, sp.final_weights))
-            for other in ("single", "wop")
+            for other in ("single", "wop", "1f1b")
+            if (stages, other) in runs
         )
         for schedule in RUNS:
-            runs[stages, schedule].final_weights = ()  # release memory
+            if (stages, schedule) in runs:
+                runs[stages, schedule].final_weights = ()  # release memory
 
     device_rows = {device: slice(i * S, (i + 1) * S) for i, device in enumerate(DEVICES)}
     run_rows = []
@@ -281,19 +362,22 @@ def run_figure4(config: Figure4Config, progress: Progress | None = None, executo
             )
 
     throughput = []
+    memory = []
     for stages in config.stages:
-        single = runs[stages, "single"]
+        single, _ = compiled_schedule("single", stages, total, config.micro_batches_per_update("single"))
         for schedule in SCHEDULE_NAMES:
-            run = runs[stages, schedule]
-            measured = (single.record_slots / single.micro_batches) / (run.record_slots / run.micro_batches)
-            asymptotic, finite = _closed_form_speed_up(schedule, stages, B, run.micro_batches)
+            record, _ = compiled_schedule(schedule, stages, total, config.micro_batches_per_update(schedule))
+            memory.append(schedule_memory(record, digits.mlp_dims(stages, config.width), b))
+            measured = (single.slots / single.micro_batches) / (record.slots / record.micro_batches)
+            asymptotic, finite = _closed_form_speed_up(schedule, stages, B, record.micro_batches)
             throughput.append(
                 {
                     "stages": stages,
                     "schedule": schedule,
-                    "micro_batches": run.micro_batches,
-                    "slots": run.record_slots,
-                    "slots_per_micro_batch": run.record_slots / run.micro_batches,
+                    "micro_batches": record.micro_batches,
+                    "slots": record.slots,
+                    "slots_per_micro_batch": record.slots / record.micro_batches,
+                    "density": record.density,
                     "speed_up": measured,
                     "closed_form": asymptotic,
                     "closed_form_finite_J": finite,
@@ -308,6 +392,8 @@ def run_figure4(config: Figure4Config, progress: Progress | None = None, executo
         for device in DEVICES:
             baseline = reach_slots[stages, "single", device]
             for schedule in SCHEDULE_NAMES:
+                if not config.trains(stages, schedule):
+                    continue
                 ratio = baseline / reach_slots[stages, schedule, device]
                 time_to_accuracy.append({"stages": stages, "schedule": schedule, "device": device, "speed_up": plain_list(ratio), "summary": spread(ratio)})
             gap = final[stages, "ap", device] - final[stages, "sp", device]
@@ -338,10 +424,12 @@ def run_figure4(config: Figure4Config, progress: Progress | None = None, executo
                 "accuracy_std": plain_list(np.std(runs[main, schedule].accuracy[:, rows], axis=1, ddof=1) if S > 1 else np.zeros(len(epochs_axis))),
             }
             for schedule in RUNS
+            if config.trains(main, schedule)
         }
         for device, rows in device_rows.items()
     }
     worst = max(row["relative_difference"] for row in throughput)
+    memory_mismatches = [f"{row['schedule']} at M={row['stages']}" for row in memory if not row["matches"]]
     return {
         "experiment": "figure4",
         "config": config.as_dict(),
@@ -361,11 +449,14 @@ def run_figure4(config: Figure4Config, progress: Progress | None = None, executo
             "accuracy": "test split, arg-max logit, at the reference point W^(k) (weights after k updates)",
             "slots": "slots elapsed when every layer has reached version k, from the scheduler's record of the whole continuous run",
             "std": "sample standard deviation over seeds (ddof = 1)",
+            "memory": "per stage from the record of the whole run: peak in-flight micro-batches x b*(d_{m-1} + d_m) activation floats, peak weight versions x d_m*d_{m-1} weight floats; beside MODEL.md section 3's closed forms",
+            "trained": {schedule: [m for m in config.stages if config.trains(m, schedule)] for schedule in RUNS},
         },
         "checkpoints": {"micro_batches": [int(c) for c in checkpoint_micro_batches], "epochs": [float(e) for e in epochs_axis]},
         "curves": {"stages": main, **curves},
         "runs": run_rows,
         "throughput": throughput,
+        "memory": memory,
         "time_to_accuracy": time_to_accuracy,
         "ap_minus_sp": gaps,
         "checks": {
@@ -374,6 +465,8 @@ def run_figure4(config: Figure4Config, progress: Progress | None = None, executo
             "throughput_worst_relative_difference": worst,
             "throughput_within_tolerance": bool(worst <= THROUGHPUT_TOLERANCE),
             "throughput_tolerance": THROUGHPUT_TOLERANCE,
+            "memory_matches_closed_forms": not memory_mismatches,
+            "memory_mismatches": memory_mismatches,
         },
     }
 
@@ -395,16 +488,21 @@ _STYLE = {
     "single": dict(color="tab:gray", linestyle="-", linewidth=2.6, alpha=0.7),
     "wop": dict(color="tab:green", linestyle=(0, (5, 3)), linewidth=1.6),
     "sp": dict(color="tab:blue", linestyle=(0, (1, 1.5)), linewidth=1.8),
+    "1f1b": dict(color="tab:cyan", linestyle=(0, (6, 2, 1, 2)), linewidth=1.2),
     "ap": dict(color="tab:red", linestyle="-", linewidth=1.4),
+    "pipedream": dict(color="tab:orange", linestyle=(0, (4, 1.5)), linewidth=1.2),
+    "2bw": dict(color="tab:purple", linestyle=(0, (2, 1)), linewidth=1.2),
     CONTROL: dict(color="black", linestyle=(0, (3, 2)), linewidth=0.9),
 }
-_MARKERS = {"wop": "s", "sp": "o", "ap": "^"}
+_MARKERS = {"single": "x", "wop": "s", "sp": "o", "1f1b": "D", "ap": "^", "pipedream": "v", "2bw": "P"}
 
 
 def figure4_figure(summary: dict) -> Figure:
     """Rows: digital SGD, ALD. Columns: test accuracy vs epoch, vs slots (M = main), and the
     speed-up over the single device vs M (throughput: closed forms as lines, measured as
-    hollow markers; time to the target accuracy: mean ± std over seeds as error bars).
+    hollow markers; time to the target accuracy: mean ± std over seeds as error bars), and
+    the peak memory vs M (activations top, weights bottom; closed forms as lines, the
+    record's measurements as markers).
     Drawn at two-column width (proofs_check.figures.DOUBLE_COLUMN) with paper-sized text."""
     from proofs_check.figures import DOUBLE_COLUMN, paper_style
 
@@ -420,10 +518,13 @@ def _figure4_figure(summary: dict, width: float) -> Figure:
     stages = np.asarray(config["stages"])
     main = summary["curves"]["stages"]
     figure = Figure(figsize=(width, 0.62 * width), layout="constrained")
-    grid = figure.subplots(2, 3, squeeze=False)
+    grid = figure.subplots(2, 4, squeeze=False)
+    _memory_panels(summary, grid[0][3], grid[1][3])
     for row, device in enumerate(DEVICES):
-        by_epoch, by_slot, speed = grid[row]
+        by_epoch, by_slot, speed, _ = grid[row]
         for schedule in RUNS:
+            if schedule not in summary["curves"][device]:
+                continue
             curve = summary["curves"][device][schedule]
             mean = np.asarray(curve["accuracy_mean"], dtype=float)
             std = np.asarray(curve["accuracy_std"], dtype=float)
@@ -446,32 +547,36 @@ def _figure4_figure(summary: dict, width: float) -> Figure:
         by_slot.set_title(f"{DEVICE_LABELS[device]}, M = {main}")
 
         dense = np.linspace(1, stages.max(), 200)
-        for schedule in ("wop", "sp", "ap"):
+        for schedule in ("wop", "sp", "1f1b", "ap", "pipedream", "2bw"):
             colour = _STYLE[schedule]["color"]
-            if schedule == "ap":
+            short = _SHORT[schedule]
+            if schedule in ("ap", "pipedream", "2bw"):
                 closed = dense
-            elif schedule == "sp":
+            elif schedule in ("sp", "1f1b"):
                 closed = dense * config["mini_batch"] / (config["mini_batch"] + dense - 1)
             else:
                 closed = np.ones_like(dense)
-            speed.plot(dense, closed, color=colour, linewidth=0.8, alpha=0.8)
+            if schedule in ("wop", "sp", "ap"):  # 1F1B's closed form is SP's, PipeDream's and 2BW's AP's
+                speed.plot(dense, closed, color=colour, linewidth=0.8, alpha=0.8, label=f"{short} closed form")
             measured = [find(summary["throughput"], stages=int(m), schedule=schedule)["speed_up"] for m in stages]
-            speed.plot(stages, measured, linestyle="none", marker=_MARKERS[schedule], markersize=5, markerfacecolor="none", markeredgecolor=colour, markeredgewidth=0.7)
-            rows = [find(summary["time_to_accuracy"], stages=int(m), schedule=schedule, device=device)["summary"] for m in stages]
+            speed.plot(stages, measured, linestyle="none", marker=_MARKERS[schedule], markersize=5, markerfacecolor="none", markeredgecolor=colour, markeredgewidth=0.7, label=f"{short} throughput (scheduler)")
+            trained = [int(m) for m in stages if any(r["stages"] == m and r["schedule"] == schedule and r["device"] == device for r in summary["time_to_accuracy"])]
+            rows = [find(summary["time_to_accuracy"], stages=m, schedule=schedule, device=device)["summary"] for m in trained]
             means = np.array([np.nan if r["mean"] is None else r["mean"] for r in rows])
             stds = np.array([0.0 if r["std"] is None else r["std"] for r in rows])
-            offset = {"wop": -0.12, "sp": 0.0, "ap": 0.12}[schedule]
-            speed.errorbar(stages + offset, means, yerr=stds, linestyle="none", marker=_MARKERS[schedule], markersize=2.5, color=colour, capsize=1.5, elinewidth=0.7)
-            for m, r, y in zip(stages, rows, means):
+            offset = {"wop": -0.2, "sp": -0.12, "1f1b": -0.04, "ap": 0.04, "pipedream": 0.12, "2bw": 0.2}[schedule]
+            positions = np.asarray(trained, dtype=float) + offset
+            speed.errorbar(positions, means, yerr=stds, linestyle="none", marker=_MARKERS[schedule], markersize=2.5, color=colour, capsize=1.5, elinewidth=0.7, label=f"{short} time to {config['target']:.0%} accuracy")
+            for m, r, y in zip(positions, rows, means):
                 if r["missing"]:  # not every seed reached the target: say how many did
-                    speed.annotate(f"{r['count']}/{r['count'] + r['missing']}", (m + offset, 0 if np.isnan(y) else y), textcoords="offset points", xytext=(3, -8), fontsize=5, color=colour)
+                    speed.annotate(f"{r['count']}/{r['count'] + r['missing']} seeds", (m, 0 if np.isnan(y) else y), textcoords="offset points", xytext=(3, -8), fontsize=5, color=colour)
         speed.set_xlabel("stages M")
         speed.set_ylabel("speed-up over one device")
         speed.set_title(f"{DEVICE_LABELS[device]}: speed-up ({config['seeds']} seeds)")
         speed.set_xticks(stages)
         speed.grid(alpha=0.3)
         if row == 0:
-            key = [Line2D([], [], color=_STYLE[s]["color"], marker=_MARKERS[s], linestyle="none", label=s.upper()) for s in ("wop", "sp", "ap")]
+            key = [Line2D([], [], color=_STYLE[s]["color"], marker=_MARKERS[s], linestyle="none", label=s.upper()) for s in SCHEDULE_NAMES if s != "single"]
             key += [
                 Line2D([], [], color="gray", linewidth=0.8, label="closed form"),
                 Line2D([], [], color="gray", marker="o", markerfacecolor="none", linestyle="none", label="throughput"),
@@ -483,6 +588,28 @@ def _figure4_figure(summary: dict, width: float) -> Figure:
         title=f"schedule (test accuracy at each mini-batch; mean ± std over seeds; dotted: target {config['target']:.2f}; single = WOP = SP per epoch)",
     )
     return figure
+
+
+def _memory_panels(summary: dict, activations, weights) -> None:
+    """Peak activation floats (top) and peak weight floats (bottom), summed over the stages,
+    against M for every schedule: MODEL.md §3's closed forms as lines, the record's as markers."""
+    stages = np.asarray(summary["config"]["stages"])
+    for axes, key, title in (
+        (activations, "peak_activation_floats_total", "peak activation memory (in-flight micro-batches × b(d_{m-1}+d_m))"),
+        (weights, "peak_weight_floats_total", "peak weight memory (versions held × d_m d_{m-1})"),
+    ):
+        for schedule in SCHEDULE_NAMES:
+            rows = [find(summary["memory"], stages=int(m), schedule=schedule) for m in stages]
+            colour = _STYLE[schedule]["color"]
+            axes.plot(stages, [r[key + "_closed_form"] for r in rows], color=colour, linewidth=1.0, alpha=0.8)
+            axes.plot(stages, [r[key] for r in rows], linestyle="none", marker=_MARKERS[schedule], markersize=7, markerfacecolor="none", markeredgecolor=colour, label=_SHORT[schedule])
+        axes.set_yscale("log")
+        axes.set_xlabel("stages M")
+        axes.set_ylabel("floats, all stages (log scale)")
+        axes.set_title(title, fontsize=9)
+        axes.set_xticks(stages)
+        axes.grid(alpha=0.3)
+        axes.legend(fontsize=7, loc="upper left", title="markers: record; lines: closed form", title_fontsize=7)
 
 
 # ----------------------------------------------------------------------------- tables
@@ -499,7 +626,7 @@ def _pm(summary: dict, digits_after: int = 3, scale: float = 1.0) -> str:
     return latex.over(f"${mean:.{digits_after}f}$", spread)
 
 
-_SHORT = {"single": "single", "wop": "WOP", "sp": "SP", "ap": "AP", CONTROL: "control"}
+_SHORT = {"single": "single", "wop": "WOP", "sp": "SP", "1f1b": "1F1B", "ap": "AP", "pipedream": "PipeDream", "2bw": "2BW", CONTROL: "control (no delay)"}
 
 
 def accuracy_table(summary: dict) -> str:
@@ -510,6 +637,8 @@ def accuracy_table(summary: dict) -> str:
     for device in DEVICES:
         body.append(latex.escape(DEVICE_LABELS[device]))
         for schedule in RUNS:
+            if main not in summary["design"]["trained"][schedule]:
+                continue
             row = find(summary["runs"], stages=main, schedule=schedule, device=device)
             body.append(
                 [
@@ -578,3 +707,33 @@ def gaps_table(summary: dict) -> str:
         f"{config['target']:.2f} test accuracy between AP and the control; per seed, mean $\\pm$ sample std over {config['seeds']} seeds."
     )
     return latex.table(header, body, caption, "tab:figure4-gaps", "rrrrrrr", size="small", column_separation="4pt")
+
+
+def schedules_table(summary: dict) -> str:
+    """Per schedule at the main M: throughput speed-up beside its closed form, time-to-accuracy
+    speed-up per device, peak in-flight micro-batches per stage (measured = closed form, or both
+    shown), and the peak activation and weight floats of all stages."""
+    config = summary["config"]
+    main = config["main_stages"]
+    body = []
+    for schedule in SCHEDULE_NAMES:
+        throughput = find(summary["throughput"], stages=main, schedule=schedule)
+        memory = find(summary["memory"], stages=main, schedule=schedule)
+        cells = [latex.escape(_SHORT[schedule]), f"${throughput['speed_up']:.2f}$ / ${throughput['closed_form']:.2f}$"]
+        for device in DEVICES:
+            cells.append(_pm(find(summary["time_to_accuracy"], stages=main, schedule=schedule, device=device)["summary"], 2))
+        in_flight = ",".join(map(str, memory["peak_in_flight"]))
+        closed = ",".join(map(str, memory["peak_in_flight_closed_form"]))
+        cells.append(in_flight if in_flight == closed else f"{in_flight} (closed {closed})")
+        cells.append(latex.number(memory["peak_activation_floats_total"]) + " / " + latex.number(memory["peak_activation_floats_total_closed_form"]))
+        cells.append(",".join(map(str, memory["peak_versions"])))
+        body.append(cells)
+    header = ["schedule", "thr. / closed", "t.t.a. dig.", "t.t.a. ALD", "in flight", "activ. / closed", "versions"]
+    caption = (
+        f"Every schedule of MODEL.md \\S3 at $M={main}$, $B={config['mini_batch']}$, $b={config['micro_batch_size']}$: throughput speed-up over the single device "
+        "(scheduler's record / closed form; PipeDream and 2BW as $J\\to\\infty$), time-to-accuracy speed-up "
+        f"(to {config['target']:.2f} test accuracy, mean $\\pm$ sample std over {config['seeds']} seeds), peak in-flight micro-batches per stage "
+        "(stage 1 first; MODEL's closed form beside it where they differ), peak activation floats of all stages (in flight $\\times\\, b(d_{m-1}+d_m)$; record / closed form) "
+        "and peak weight versions per stage. 1F1B computes SP's iterates with SP's slots but holds $\\min(B, M-m+1)$ micro-batches where SP holds $B$."
+    )
+    return latex.table(header, body, caption, "tab:figure4-schedules", "lrrrlrl", size="footnotesize", column_separation="4pt")

@@ -71,6 +71,9 @@ class ObservedDevice:
     on_point: PointCallback
     on_update: UpdateCallback | None = None
     calls: int = 0
+    rules: tuple = ()
+    """The wrapped device's per-layer rules (`Device.bind`): the device itself for a deterministic
+    device, one rule per layer holding its draws for a random one (the pulsed device)."""
     last: list = field(default_factory=list)
     """The latest version of every layer (for the final check)."""
     _pending: dict[int, list] = field(default_factory=dict)
@@ -86,16 +89,18 @@ class ObservedDevice:
         return self.inner.tau
 
     def bind(self, shapes, seeds) -> tuple:
-        """The Device protocol's binding: this wrapper is every layer's rule (the wrapped
-        device is deterministic; its calls are counted across layers)."""
+        """The Device protocol's binding: binds the wrapped device (its per-layer rules, drawn
+        as an unobserved run draws them) and is itself every layer's rule (its calls are
+        counted across layers and routed to the layer's rule)."""
+        self.rules = tuple(self.inner.bind(shapes, seeds))
         return (self,) * len(shapes)
 
     def update(self, weight: Array, gradient: Array, learning_rate) -> Array:
         """The wrapped device's W⁺ (a new array, which `train` copies into its buffer)."""
-        new = self.inner.update(weight, gradient, learning_rate)
         if self.calls >= len(self.events):
             raise RuntimeError("train applied more updates than its schedule record holds")
         layer, index = self.events[self.calls]
+        new = (self.rules[layer] if self.rules else self.inner).update(weight, gradient, learning_rate)
         self.calls += 1
         if new.shape != weight.shape:
             raise RuntimeError(f"update {self.calls} changed the shape of layer {layer + 1}")

@@ -24,7 +24,7 @@ import pytest
 from proofs_check.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
-FIGURE4_FILES = ("figure4.png", "figure4.pdf", "figure4.json", "figure4_accuracy.tex", "figure4_speed_up.tex", "figure4_gaps.tex")
+FIGURE4_FILES = ("figure4.png", "figure4.pdf", "figure4.json", "figure4_accuracy.tex", "figure4_speed_up.tex", "figure4_gaps.tex", "figure4_schedules.tex")
 RATES_FILES = ("rates.png", "rates.pdf", "rates.json", "rates_rate.tex", "rates_floor.tex", "rates_slopes.tex")
 
 
@@ -155,6 +155,10 @@ def test_figure4_accuracy_is_well_above_chance(figure4_quick):
 def test_figure4_synchronous_schedules_compute_the_same_iterates(figure4_quick):
     _, _, summary = figure4_quick
     assert all(summary["checks"]["synchronous_schedules_identical"].values())
+    main_stages = summary["config"]["main_stages"]
+    for device in ("digital", "ald"):  # 1F1B (trained at the main M) computes SP's iterates
+        one_f_one_b = _find(summary["runs"], stages=main_stages, schedule="1f1b", device=device)
+        assert one_f_one_b["final_accuracy"] == _find(summary["runs"], stages=main_stages, schedule="sp", device=device)["final_accuracy"]
     assert summary["checks"]["ap_equals_control_at_one_stage"]  # one stage: AP has no delay
 
 
@@ -186,6 +190,53 @@ def test_figure4_ap_needs_fewer_slots_than_sp_to_the_target(figure4_quick):
         ap = _find(summary["time_to_accuracy"], stages=stages, schedule="ap", device="digital")["summary"]
         sp = _find(summary["time_to_accuracy"], stages=stages, schedule="sp", device="digital")["summary"]
         assert ap["mean"] > sp["mean"], stages
+
+
+def test_figure4_peak_in_flight_equals_the_closed_forms_for_every_schedule(figure4_quick):
+    """The record's peak in-flight micro-batches and weight versions per stage equal MODEL.md
+    §3's closed forms for every schedule of the registry at every M; 1F1B holds fewer
+    activations than SP (min(B, M − m + 1) against B) with SP's throughput."""
+    _, _, summary = figure4_quick
+    from theory.schedules import SCHEDULES as CLOSED
+
+    assert summary["checks"]["memory_matches_closed_forms"] and summary["checks"]["memory_mismatches"] == []
+    B = summary["config"]["mini_batch"]
+    for m in summary["config"]["stages"]:
+        for schedule in CLOSED:
+            row = _find(summary["memory"], stages=m, schedule=schedule)
+            assert row["peak_in_flight"] == row["peak_in_flight_closed_form"], (m, schedule)
+            assert row["peak_versions"] == row["peak_versions_closed_form"], (m, schedule)
+            assert row["peak_activation_floats"] == row["peak_activation_floats_closed_form"]
+        one_f_one_b = _find(summary["memory"], stages=m, schedule="1f1b")
+        sp = _find(summary["memory"], stages=m, schedule="sp")
+        assert one_f_one_b["peak_in_flight"] == [min(B, m - stage) for stage in range(m)]
+        assert sp["peak_in_flight"] == [B] * m
+        assert one_f_one_b["peak_activation_floats_total"] < sp["peak_activation_floats_total"] or m == 1
+        assert _find(summary["throughput"], stages=m, schedule="1f1b")["speed_up"] == _find(summary["throughput"], stages=m, schedule="sp")["speed_up"]
+        assert _find(summary["memory"], stages=m, schedule="pipedream")["peak_versions"] == list(range(m, 0, -1))
+    main_stages = summary["config"]["main_stages"]
+    for schedule in ("1f1b", "pipedream", "2bw"):  # trained at the main M: time to accuracy beside throughput
+        for device in ("digital", "ald"):
+            assert None not in _find(summary["runs"], stages=main_stages, schedule=schedule, device=device)["slots_to_target"]
+    assert _find(summary["memory"], stages=main_stages, schedule="2bw")["backward_delay"] == [1] * main_stages
+
+
+def test_figure4_memory_check_can_fail():
+    """Negative control: 1F1B's record against SP's closed forms, and PipeDream's against AP's
+    (no stashing), are reported as mismatches."""
+    _python(
+        """
+        from numerics.training import compiled_schedule
+        from proofs_check.experiments.figure4 import schedule_memory
+
+        dims = [64, 32, 32, 32, 10]
+        for schedule, wrong in (("1f1b", "sp"), ("pipedream", "ap"), ("2bw", "sp")):
+            record, _ = compiled_schedule(schedule, 4, 64, 8)
+            assert schedule_memory(record, dims, 8)["matches"], schedule
+            row = schedule_memory(record, dims, 8, closed_form_schedule=wrong)
+            assert not row["matches"] and row["closed_form_of"] == wrong, (schedule, wrong)
+        """
+    )
 
 
 def test_figure4_same_seed_same_numbers(figure4_quick, tmp_path):
@@ -250,7 +301,7 @@ BAD = [
     (["experiment", "figure4", "--seed", "-1"], ["--seed"]),
     (["experiment", "rates", "--seed", "x"], ["--seed"]),
     (["experiment", "rates", "--seeds", "3"], ["--seeds"]),
-    (["experiment", "tables"], ["figure4", "rates"]),
+    (["experiment", "tables"], ["figure4", "rates", "devices"]),
     (["experiment"], ["figure4"]),
 ]
 
