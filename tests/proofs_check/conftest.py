@@ -43,3 +43,11 @@ def rates_outputs(tmp_path_factory):
     out = tmp_path_factory.mktemp("rates")
     result = experiment_command("experiment", "rates", "--quick", "--out", str(out), "--seed", "0")
     return result, out, json.loads((out / "rates.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def devices_outputs(tmp_path_factory):
+    """(completed process, output directory, devices.json) of `experiment devices --quick --seed 0`."""
+    out = tmp_path_factory.mktemp("devices")
+    result = experiment_command("experiment", "devices", "--quick", "--out", str(out), "--seed", "0")
+    return result, out, json.loads((out / "devices.json").read_text())

@@ -54,10 +54,10 @@ def layout_problems(log: str) -> list[str]:
 
 
 @pdflatex
-def test_every_generated_table_fits_a_default_article(quick_run_outputs, figure4_outputs, rates_outputs, tmp_path):
+def test_every_generated_table_fits_a_default_article(quick_run_outputs, figure4_outputs, rates_outputs, devices_outputs, tmp_path):
     tables = sorted((quick_run_outputs[1] / "tables").glob("*.tex"))
-    tables += sorted(figure4_outputs[1].glob("*.tex")) + sorted(rates_outputs[1].glob("*.tex"))
-    assert len(tables) == 5 + 3 + 3
+    tables += sorted(figure4_outputs[1].glob("*.tex")) + sorted(rates_outputs[1].glob("*.tex")) + sorted(devices_outputs[1].glob("*.tex"))
+    assert len(tables) == 5 + 4 + 3 + 1
     code, log = compile_tables(tables, tmp_path)
     assert code == 0 and layout_problems(log) == [], layout_problems(log)
     assert (tmp_path / "tables.pdf").stat().st_size > 1000
@@ -156,8 +156,8 @@ def pdf_pages(path: Path) -> int:
     return len(PdfReader(path, strict=True).pages)
 
 
-def test_every_figure_is_a_one_page_pdf_and_a_png(quick_run_outputs, figure4_outputs, rates_outputs):
-    stems = [quick_run_outputs[1] / "figures" / name for name in RUN_FIGURES] + [figure4_outputs[1] / "figure4", rates_outputs[1] / "rates"]
+def test_every_figure_is_a_one_page_pdf_and_a_png(quick_run_outputs, figure4_outputs, rates_outputs, devices_outputs):
+    stems = [quick_run_outputs[1] / "figures" / name for name in RUN_FIGURES] + [figure4_outputs[1] / "figure4", rates_outputs[1] / "rates", devices_outputs[1] / "devices"]
     for stem in stems:
         assert stem.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", stem
         assert pdf_pages(stem.with_suffix(".pdf")) == 1, stem
@@ -279,8 +279,8 @@ def test_the_command_line_reproduces_the_parsed_invocation():
         assert vars(parser.parse_args(words[3:])) == vars(arguments), line
 
 
-def test_report_and_experiment_json_carry_provenance(quick_run_outputs, figure4_outputs, rates_outputs):
-    records = [quick_run_outputs[2]["provenance"], figure4_outputs[2]["provenance"], rates_outputs[2]["provenance"]]
+def test_report_and_experiment_json_carry_provenance(quick_run_outputs, figure4_outputs, rates_outputs, devices_outputs):
+    records = [quick_run_outputs[2]["provenance"], figure4_outputs[2]["provenance"], rates_outputs[2]["provenance"], devices_outputs[2]["provenance"]]
     for record, command in zip(records, ("run", "experiment figure4", "experiment rates")):
         assert set(record) == PROVENANCE_KEYS
         assert record["seed"] == 0 and record["command"].startswith(f"python -m proofs_check {command} ")
