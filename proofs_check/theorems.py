@@ -565,6 +565,10 @@ class _Run:
     """σ²(W^{(k)}) per micro-batch, [K+1, R]."""
     replay_difference: float = 0.0
     """max |W^{(k+1)} − U(W^{(k)}, g̃_k, α)| over the run, U the device's own rule (bind/update_into)."""
+    power_iteration: float = 0.0
+    """The largest ||∇²f||_2 by power iteration at the regime's reference points of this run."""
+    descent_lemma_L: float = 0.0
+    """The smallest L making every update's descent-lemma inequality of this run hold (0 if none is needed)."""
 
 
 def _train(setup: ConvergenceSetup, schedule: str, K: int, alpha: float, device: Device, seed: int, initial: Sequence[Array], data: Dataset) -> _Run:
@@ -928,10 +932,12 @@ def check_convergence(
     theorem does not cover.
 
     The independent work runs through `executor` (in-process by default): every training run (one
-    per regime and schedule) and every cell of the speed-up measurement, then every regime's
-    check from its runs. Each task's inputs are picklable and its randomness comes from the seed
-    and the task's identity (named streams), so the result is bit for bit the same wherever the
-    tasks ran. `progress` wraps the training runs.
+    per regime and schedule, with its full-data gradients, variances, curvature and replay) and
+    every cell of the speed-up measurement. Each task's inputs are small and picklable and its
+    randomness comes from the seed and the task's identity (named streams), so the result is bit
+    for bit the same wherever the tasks ran. Each regime's check from its runs (constants, steps,
+    verdicts) then runs here: the runs come back as results, and sending them out again as a
+    task's inputs would route tens of MB through the scheduler. `progress` wraps the tasks.
     """
     choices = {"schedule": schedule, "device": device, "tau": tau}
     choosing = any(value is not None for value in choices.values())
@@ -974,19 +980,18 @@ def check_convergence(
         runs_of[next(index for index, ready in enumerate(prepared) if ready is task.prepared)].append(output)
     speedup_rows = _speedup_table(cells, outputs[len(training) :]) if speedup else None
 
-    # each regime's check from its runs, as tasks
-    results: list[TheoremResult | None] = [None] * len(regimes)
-    checks = []
+    # each regime's check from its runs, here: the runs came back as results (a task's inputs would
+    # travel through the scheduler), and the per-run work (variances, curvature) was done in their tasks
+    results = []
     for index, (regime, ready) in enumerate(zip(regimes, prepared)):
         details = {**common, "regime": regime.name, "seeds": regime.seeds}
         if index == 0 and speedup_rows is not None:
             details["speedup"] = speedup_rows
         if isinstance(ready, _Failure):
-            results[index] = _error_result(theorem_id, {**details, **ready.info}, ready)
-            continue
-        checks.append((index, _RegimeTask(ready, tuple(runs_of[index]), theorem_id, seed, rhs, float(rhs_scale), {**details, **ready.info})))
-    for (index, _), result in zip(checks, executor.map(perform_task, [task for _, task in checks])):
-        results[index] = result
+            results.append(_error_result(theorem_id, {**details, **ready.info}, ready))
+        else:
+            results.append(_regime_result(ready, runs_of[index], theorem_id, seed, rhs, float(rhs_scale), {**details, **ready.info}))
+        runs_of[index] = []  # release the runs
     if setup is not None:
         return results[0]
     if choosing:
@@ -1014,7 +1019,7 @@ def _chosen_details(setup: ConvergenceSetup, choices: Mapping[str, object]) -> d
 
 
 def perform_task(task) -> object:
-    """Run one task of a convergence check (`_TrainingTask`, `_SpeedupCell`, `_RegimeTask`): a
+    """Run one task of a convergence check (`_TrainingTask`, `_SpeedupCell`): a
     top-level function for `Executor.map`."""
     return task.perform()
 
@@ -1172,12 +1177,33 @@ class _TrainingTask:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
                 run = _train(ready.setup, schedule, K_max, alpha, ready.device, self.seed, ready.initial, ready.data)
                 _require_finite("weights or applied gradients", [*run.versions, *run.applied], schedule=schedule, K=K_max, alpha=alpha)
+                x, y = ready.data.inputs, ready.data.targets
+                run.variance, run.gradient, run.loss = sampling_variance(run.versions, x, y, ready.setup.micro_batch_size)
+                _require_finite("full-data gradients, losses or variances", [run.loss, run.variance, *run.gradient], schedule=schedule, alpha=alpha)
                 run.replay_difference = _replay_difference(run, noise_seeds(self.seed, ready.setup.seeds))
+                run.power_iteration = float(np.max(hessian_norm([v[_reference_points(ready.setup)] for v in run.versions], x, y, seed=self.seed)))
+                run.descent_lemma_L = _descent_lemma_L(run)
                 return run
         except _CheckError as failure:
             return _Failure(failure.reason, _plain(failure.inputs))
         except (ArithmeticError, ValueError, np.linalg.LinAlgError) as failure:
             return _Failure(f"{type(failure).__name__}: {failure}")
+
+
+def _reference_points(setup: ConvergenceSetup) -> Array:
+    """The versions k at which the Hessian norm is measured: `reference_points` evenly spaced over the run."""
+    return np.unique(np.linspace(0, max(setup.updates), setup.reference_points).astype(int))
+
+
+def _descent_lemma_L(run: _Run) -> float:
+    """max over updates of 2(f(W^{(k+1)}) − f(W^{(k)}) − ⟨∇f(W^{(k)}), step⟩)/||step||² (0 where the step is 0)."""
+    grad = _flat(run.gradient, 2)
+    step = _flat([v[1:] - v[:-1] for v in run.versions], 2)
+    excess = run.loss[1:] - run.loss[:-1] - np.sum(grad[:-1] * step, axis=-1)
+    step_sq = _squared_norm(step)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        needed = np.where(step_sq > 0, 2 * excess / step_sq, 0.0)
+    return float(np.max(needed))
 
 
 def _replay_difference(run: _Run, seeds: Sequence[int]) -> float:
@@ -1191,32 +1217,20 @@ def _replay_difference(run: _Run, seeds: Sequence[int]) -> float:
     return difference
 
 
-@dataclass(frozen=True)
-class _RegimeTask:
-    """Task: one regime's check from its runs (measured constants, steps, verdicts, variants)."""
-
-    prepared: _Prepared
-    runs: tuple
-    """The regime's runs in schedule order (a `_Failure` where a run failed)."""
-    theorem_id: str
-    seed: int
-    rhs: str | None
-    rhs_scale: float
-    details: dict
-    """What the result reports before the measurements."""
-
-    def perform(self) -> TheoremResult:
-        """The regime's result; a failure to give a verdict (NaN, a failed hypothesis) is an 'error' result, never raised."""
-        details = dict(self.details)
-        theorem = C.theorem(self.theorem_id)
-        candidate = None if self.rhs is None else parse_theorem_rhs(self.rhs)
-        try:
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-                return _check_convergence(self.prepared, list(self.runs), theorem, self.seed, candidate, self.rhs_scale, details)
-        except _CheckError as failure:
-            return _error_result(theorem.id, details, _Failure(failure.reason, _plain(failure.inputs)))
-        except (ArithmeticError, ValueError, np.linalg.LinAlgError) as failure:
-            return _error_result(theorem.id, details, _Failure(f"{type(failure).__name__}: {failure}"))
+def _regime_result(prepared: _Prepared, runs: Sequence, theorem_id: str, seed: int, rhs: str | None, rhs_scale: float, details: dict) -> TheoremResult:
+    """One regime's check from its runs (in schedule order, a `_Failure` where a run failed): the measured
+    constants, the steps, the verdicts; a failure to give a verdict (NaN, a failed hypothesis) is an 'error'
+    result, never raised."""
+    details = dict(details)
+    theorem = C.theorem(theorem_id)
+    candidate = None if rhs is None else parse_theorem_rhs(rhs)
+    try:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            return _check_convergence(prepared, list(runs), theorem, seed, candidate, rhs_scale, details)
+    except _CheckError as failure:
+        return _error_result(theorem.id, details, _Failure(failure.reason, _plain(failure.inputs)))
+    except (ArithmeticError, ValueError, np.linalg.LinAlgError) as failure:
+        return _error_result(theorem.id, details, _Failure(f"{type(failure).__name__}: {failure}"))
 
 
 def _scaled_seeds(seeds: int, quick: bool, budget: float, headline: bool) -> int:
@@ -1323,11 +1337,9 @@ def _check_convergence(prepared: _Prepared, runs: list, theorem: C.Theorem, seed
     B = setup.mini_batch
     K_max = max(setup.updates)
     sweep = tuple(sorted(setup.updates))
-    for run in runs:  # in schedule order: the first failure is the one reported
-        if isinstance(run, _Failure):
-            return _error_result(theorem.id, details, run)
-        run.variance, run.gradient, run.loss = sampling_variance(run.versions, x, y, setup.micro_batch_size)
-        _require_finite("full-data gradients, losses or variances", [run.loss, run.variance, *run.gradient], schedule=run.schedule, alpha=alpha)
+    failure = next((run for run in runs if isinstance(run, _Failure)), None)  # in schedule order: the first is reported
+    if failure is not None:
+        return _error_result(theorem.id, details, failure)
     replay = max(run.replay_difference for run in runs)
 
     # measured constants over every version of every run
@@ -1348,17 +1360,11 @@ def _check_convergence(prepared: _Prepared, runs: list, theorem: C.Theorem, seed
     synchronous = theorem.id == "sync-convergence"
 
     # calibrated smoothness: power iteration at reference points, validated by the descent lemma on every update
-    points = np.unique(np.linspace(0, K_max, setup.reference_points).astype(int))
-    power = max(float(np.max(hessian_norm([v[points] for v in run.versions], x, y, seed=seed))) for run in runs)
+    points = _reference_points(setup)
+    power = max(run.power_iteration for run in runs)
     descent_L = 0.0
     for run in runs:
-        grad = _flat(run.gradient, 2)
-        step = _flat([v[1:] - v[:-1] for v in run.versions], 2)
-        excess = run.loss[1:] - run.loss[:-1] - np.sum(grad[:-1] * step, axis=-1)
-        step_sq = _squared_norm(step)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            needed = np.where(step_sq > 0, 2 * excess / step_sq, 0.0)
-        descent_L = max(descent_L, float(np.max(needed)))
+        descent_L = max(descent_L, run.descent_lemma_L)
     L_cal = max(power, descent_L)
     _require_finite("measured constants", [np.array([L_cert, L_cal, beta, c_D_cert, W_max, sigma2]), omega], alpha=alpha)
 
