@@ -2,7 +2,8 @@
 complexity and computation density. Pure functions: no printing, no files.
 
 Convergence (`check_convergence`) is a statistical check over seeds, built so that it can
-fail (issue 10). A small tanh network with squared loss is trained with ALD on a realisable
+fail (issue 10). A small tanh network with squared loss is trained with ALD (or the device and
+schedule a user chooses: `chosen_setup`, `theorem --schedule --device`) on a realisable
 teacher–student task (inputs on the unit sphere, a tanh teacher of the same architecture,
 so f* = 0 and Δ_0 = f(W_0) exactly) with i.i.d. sampling of b < N rows per micro-batch and no
 injected noise: σ² is the sampling variance, computed exactly at every reference point of
@@ -15,7 +16,7 @@ norm at W_0 (power iteration on finite-difference Hessian-vector products). Afte
 the right side is evaluated twice: *calibrated* (the headline; L_cal = max(power iteration at
 reference points, the smallest L making every update's descent-lemma inequality hold), c_D,cal
 = max_k ||b_k||/α) and *certified* (the lemma constants: L = ||Γ_sym||₂ at the measured ω, c_D
-the gradient-delay lemma's worst case); β, q_max, G_max are `ald_device_constants(W_max, τ)`.
+the gradient-delay lemma's worst case); β, q_max, G_max are the device's `constants(W_max)`.
 The hypotheses (α ≤ β/(6 L_cal q_max²), L_cal ≤ L, c_D,cal ≤ c_D, A3, W_max < τ) are verified;
 a failure, a NaN, or a left side that does not fall at least 10× over the sweep (uninformative)
 is an error, never 'holds'. The fitted rate (lhs ∝ K^p, K(ε) ∝ ε^{1/p}) is judged against the
@@ -27,6 +28,11 @@ the sampling noise n_k = ∇f(W^{(k)};ξ_k) − ∇f(W^{(k)}) and the delay bias
 bound, the second-moment bound, the gradient-delay hypothesis ||b_k|| ≤ α c_D, and
 (statistically) E[||n_k||² | past] = σ²(W^{(k)})/B. Candidate right sides (`theorem --rhs`)
 and the false variants `THEOREM_VARIANTS` are judged on the same runs by the same verdict.
+
+The training runs (one per regime and schedule) and the cells of `measure_speedup` are tasks
+of a `proofs_check.executor.Executor` (in-process, or on a Dask cluster): top-level, picklable,
+their randomness a function of the seed and the task alone, so the result does not depend on
+where they ran.
 """
 
 from __future__ import annotations
@@ -186,7 +192,8 @@ class ConvergenceSetup:
     samples: int
     """N rows of the teacher–student task."""
     micro_batch_size: int
-    """b < N rows drawn i.i.d. (with replacement) per micro-batch."""
+    """b rows drawn i.i.d. (with replacement) per micro-batch (b < N as designed; `_designed_micro_batch`
+    may raise it for a device whose floor would otherwise be too high)."""
     mini_batch: int
     """B micro-batches per update (1 for AP)."""
     seeds: int
