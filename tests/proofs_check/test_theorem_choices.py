@@ -102,13 +102,13 @@ def test_softbounds_with_linear_unit_gains_is_ald_bit_for_bit(defaults):
 
 
 @pytest.fixture(scope="module")
-def softbounds_pipedream(tmp_path_factory) -> dict:
+def softbounds_pipedream() -> tuple[int, dict]:
     """`theorem --id async-convergence --schedule pipedream --device softbounds --exponent 2 --up 1.2
     --down 0.8 --quick --budget 5 --json`: (exit code, report)."""
     return _command_json(["--schedule", "pipedream", *ASYMMETRIC_FLAGS])
 
 
-def _command_json(flags: list[str], capsys=None) -> tuple[int, dict]:
+def _command_json(flags: list[str]) -> tuple[int, dict]:
     import contextlib
     import io
 
