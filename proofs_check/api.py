@@ -227,7 +227,10 @@ def replay(witness: "str | Path | Instance", rhs: str | None = None, *, lemma: "
     return ReplayResult(lemma.id, claim.name, overall_status(verdicts), parts, instance)
 
 
-def check_theorem(id: str, rhs: str | None = None, *, budget: float = 10, seed: int = 0, quick: bool = False):
+def check_theorem(
+    id: str, rhs: str | None = None, *, budget: float = 10, seed: int = 0, quick: bool = False,
+    schedule: str | None = None, device=None, tau: float | None = None, executor: Executor = IN_PROCESS,
+):
     """Check a theorem of MODEL.md §5 (`sync-convergence`, `async-convergence`,
     `iteration-complexity`, `computation-density`) against simulation.
 
@@ -237,6 +240,14 @@ def check_theorem(id: str, rhs: str | None = None, *, budget: float = 10, seed: 
     own bound. `budget` scales the number of seeds (10 = the default 8 quick / 32 full seeds,
     linearly, at least 4). A bad expression raises `CandidateError` (a ValueError) listing
     the symbols.
+
+    `schedule` (a schedule the theorem covers: `theorems.covered_schedules(id)`) and `device`
+    (a `numerics.devices` device the theorem covers: digital, ald or softbounds, e.g.
+    `make_device("softbounds", exponent=2)`) replace the headline regime's; the device's τ is
+    replaced by `tau` when given, else by the headline's τ = 20·||W_0||_inf, and β, q_max,
+    G_max are `device.constants(W_max)`. With either, only the headline regime runs. Anything
+    else raises ValueError. The training runs and the regimes' checks run through `executor`
+    (in-process by default; `proofs_check.executor`), with the same result anywhere.
 
     Returns a `TheoremResult` (`.status`, `.lhs`, `.rhs`, `.critical_scale`, `.details`).
     """
@@ -248,9 +259,11 @@ def check_theorem(id: str, rhs: str | None = None, *, budget: float = 10, seed: 
     if id in theorems.CONVERGENCE_IDS:
         if rhs is not None:
             theorems.parse_theorem_rhs(rhs)
-        return theorems.check_convergence(id, quick=quick, seed=seed, rhs=rhs, budget=budget)
+        return theorems.check_convergence(id, quick=quick, seed=seed, rhs=rhs, budget=budget, schedule=schedule, device=device, tau=tau, executor=executor)
     if rhs is not None:
         raise ValueError(f"{id} takes no rhs: it compares exact exponents and densities")
+    if schedule is not None or device is not None or tau is not None:
+        raise ValueError(f"{id} takes no schedule, device or tau: it compares exact exponents and densities")
     if id == "iteration-complexity":
         return theorems.check_iteration_complexity()
     return theorems.check_computation_density()

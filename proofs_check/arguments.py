@@ -146,11 +146,11 @@ DEVICE_FLAGS = {
 """Each device setting (a field of the device kinds of numerics.devices) → (flag, type, metavar, help)."""
 
 
-def add_device_arguments(parser: argparse.ArgumentParser) -> None:
-    """`--device` (a registered device kind) and one flag per device setting (DEVICE_FLAGS)."""
+def add_device_arguments(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    """`--device` (a registered device kind; `required` or not) and one flag per device setting (DEVICE_FLAGS)."""
     from numerics.devices import DEVICE_NAMES, device_settings
 
-    parser.add_argument("--device", required=True, choices=DEVICE_NAMES)
+    parser.add_argument("--device", required=required, choices=DEVICE_NAMES)
     for setting, (flag, kind, metavar, text) in DEVICE_FLAGS.items():
         users = [name for name in DEVICE_NAMES if setting in device_settings(name)]
         parser.add_argument(flag, dest=setting, type=kind, metavar=metavar, default=None, help=f"{text}; {', '.join(users)} only")

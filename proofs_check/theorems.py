@@ -2,7 +2,8 @@
 complexity and computation density. Pure functions: no printing, no files.
 
 Convergence (`check_convergence`) is a statistical check over seeds, built so that it can
-fail (issue 10). A small tanh network with squared loss is trained with ALD on a realisable
+fail (issue 10). A small tanh network with squared loss is trained with ALD (or the device and
+schedule a user chooses: `chosen_setup`, `theorem --schedule --device`) on a realisable
 teacher–student task (inputs on the unit sphere, a tanh teacher of the same architecture,
 so f* = 0 and Δ_0 = f(W_0) exactly) with i.i.d. sampling of b < N rows per micro-batch and no
 injected noise: σ² is the sampling variance, computed exactly at every reference point of
@@ -15,7 +16,7 @@ norm at W_0 (power iteration on finite-difference Hessian-vector products). Afte
 the right side is evaluated twice: *calibrated* (the headline; L_cal = max(power iteration at
 reference points, the smallest L making every update's descent-lemma inequality hold), c_D,cal
 = max_k ||b_k||/α) and *certified* (the lemma constants: L = ||Γ_sym||₂ at the measured ω, c_D
-the gradient-delay lemma's worst case); β, q_max, G_max are `ald_device_constants(W_max, τ)`.
+the gradient-delay lemma's worst case); β, q_max, G_max are the device's `constants(W_max)`.
 The hypotheses (α ≤ β/(6 L_cal q_max²), L_cal ≤ L, c_D,cal ≤ c_D, A3, W_max < τ) are verified;
 a failure, a NaN, or a left side that does not fall at least 10× over the sweep (uninformative)
 is an error, never 'holds'. The fitted rate (lhs ∝ K^p, K(ε) ∝ ε^{1/p}) is judged against the
@@ -27,6 +28,11 @@ the sampling noise n_k = ∇f(W^{(k)};ξ_k) − ∇f(W^{(k)}) and the delay bias
 bound, the second-moment bound, the gradient-delay hypothesis ||b_k|| ≤ α c_D, and
 (statistically) E[||n_k||² | past] = σ²(W^{(k)})/B. Candidate right sides (`theorem --rhs`)
 and the false variants `THEOREM_VARIANTS` are judged on the same runs by the same verdict.
+
+The training runs (one per regime and schedule) and the cells of `measure_speedup` are tasks
+of a `proofs_check.executor.Executor` (in-process, or on a Dask cluster): top-level, picklable,
+their randomness a function of the seed and the task alone, so the result does not depend on
+where they ran.
 """
 
 from __future__ import annotations
@@ -44,11 +50,12 @@ from scipy import stats
 from numerics import network
 from numerics.activations import TANH
 from numerics.data import IID, Dataset, initial_weights
-from numerics.devices import AsymmetricLinearDevice
+from numerics.devices import AsymmetricLinearDevice, Device, SoftBoundsDevice, device_settings
 from numerics.losses import SQUARED
-from numerics.schedules import SCHEDULES, ScheduleRecord, build_schedule
+from numerics.schedules import SCHEDULES, ScheduleRecord, build_schedule, schedule_named
 from numerics.streams import generator, seed_sequence
 from numerics.training import TrainingSettings, train
+from proofs_check.executor import IN_PROCESS, Executor
 from proofs_check.precision import FLOAT64, MPMATH, Arithmetic
 from proofs_check.tolerance import ABSOLUTE_TOLERANCE, ERROR, HOLDS, NEAR_TIE, VIOLATED, ratios, within_tolerance
 from theory import complexity
@@ -185,7 +192,8 @@ class ConvergenceSetup:
     samples: int
     """N rows of the teacher–student task."""
     micro_batch_size: int
-    """b < N rows drawn i.i.d. (with replacement) per micro-batch."""
+    """b rows drawn i.i.d. (with replacement) per micro-batch (b < N as designed; `_designed_micro_batch`
+    may raise it for a device whose floor would otherwise be too high)."""
     mini_batch: int
     """B micro-batches per update (1 for AP)."""
     seeds: int
@@ -235,6 +243,11 @@ class ConvergenceSetup:
     """One sentence for the report: which term of the bound this regime makes dominant, and why."""
     targets: tuple[str, ...] = ()
     """Ids of the THEOREM_VARIANTS this regime is built to refute (a run that skips it reports them as not tried)."""
+    device: Device = AsymmetricLinearDevice()
+    """The device kind and its settings (default ALD). Its τ is replaced by the regime's (`tau`, else
+    tau_factor·||W_0||_inf); a device without a bound (digital) keeps τ = ∞."""
+    tau: float | None = None
+    """τ fixed by the user (`theorem --tau`); None: τ = tau_factor·||W_0||_inf, the regime's design."""
 
     @property
     def primary(self) -> str:
@@ -313,6 +326,60 @@ def convergence_regimes(theorem_id: str, quick: bool) -> tuple[ConvergenceSetup,
             )
         )
     return tuple(regimes)
+
+
+# ----------------------------------------------------------------------------- the user's schedule and device
+
+
+def covered_schedules(theorem_id: str) -> tuple[str, ...]:
+    """The schedules a convergence theorem covers (MODEL.md §5), in the registry's order: the
+    asynchronous ones (ap, pipedream, 2bw) for async-convergence, the synchronous ones (single,
+    wop, sp, 1f1b) for sync-convergence."""
+    if theorem_id not in CONVERGENCE_IDS:
+        raise ValueError(f"unknown convergence theorem {theorem_id!r}; allowed: {', '.join(CONVERGENCE_IDS)}")
+    asynchronous = theorem_id == "async-convergence"
+    return tuple(name for name, schedule in SCHEDULES.items() if schedule.asynchronous == asynchronous)
+
+
+def device_problem(device: Device) -> str | None:
+    """Why the convergence theorems do not cover `device`, or None. They are stated for
+    response-function devices, whose update is a function of (W, g, α); a device whose rule,
+    once bound to a run, is not the device itself draws random updates (the pulsed device)."""
+    if all(rule is device for rule in device.bind([(1, 1)], [0])):
+        return None
+    return (
+        f"the theorem is stated for response-function devices (digital, ald, softbounds); {device.name} "
+        "draws random updates: see the model_error section of run"
+    )
+
+
+def chosen_setup(setup: ConvergenceSetup, *, schedule: str | None = None, device: Device | None = None, tau: float | None = None) -> ConvergenceSetup:
+    """The regime with the user's schedule, device and τ in place of its own (`theorem --schedule
+    --device --tau`); the mini-batch B is raised to the schedule's smallest (2bw: B ≥ M).
+    ValueError on a schedule the theorem does not cover, a device it does not cover, or a τ that
+    is not a finite number > 0."""
+    changes: dict = {}
+    if schedule is not None:
+        allowed = covered_schedules(setup.theorem_id)
+        if schedule not in allowed:
+            raise ValueError(f"{setup.theorem_id} covers the schedules {', '.join(allowed)}; got {schedule!r}")
+        smallest = schedule_named(schedule).smallest_mini_batch(len(setup.dims) - 1)
+        changes.update(schedules=(schedule,), mini_batch=max(setup.mini_batch, smallest))
+    if device is not None:
+        problem = device_problem(device)
+        if problem is not None:
+            raise ValueError(problem)
+        changes["device"] = device
+    if tau is not None:
+        if isinstance(tau, bool) or not isinstance(tau, (int, float)) or not (math.isfinite(tau) and tau > 0):
+            raise ValueError(f"tau must be a finite number > 0, got {tau!r}")
+        changes["tau"] = float(tau)
+    return dataclasses.replace(setup, **changes)
+
+
+def _device_with_bound(device: Device, tau: float) -> Device:
+    """`device` with conductance bound τ (a device without one, digital, is returned as is)."""
+    return dataclasses.replace(device, tau=tau) if "tau" in device_settings(device.name) else device
 
 
 def teacher_student_sphere(dims: Sequence[int], samples: int, seed: int) -> Dataset:
@@ -484,6 +551,8 @@ class _Run:
     schedule: str
     K: int
     alpha: float
+    device: Device
+    """The device the run trained on (with its τ)."""
     versions: list[Array]
     """Per layer [K+1, R, d_m, d_{m−1}]."""
     applied: list[Array]
@@ -501,13 +570,20 @@ class _Run:
     """∇f(W^{(k)}) per layer, [K+1, R, ...]."""
     variance: Array = field(default=None)
     """σ²(W^{(k)}) per micro-batch, [K+1, R]."""
+    replay_difference: float = 0.0
+    """max |W^{(k+1)} − U(W^{(k)}, g̃_k, α)| over the run, U the device's own rule (bind/update_into)."""
+    power_iteration: float = 0.0
+    """The largest ||∇²f||_2 by power iteration at the regime's reference points of this run."""
+    descent_lemma_L: float = 0.0
+    """The smallest L making every update's descent-lemma inequality of this run hold (0 if none is needed)."""
 
 
-def _train(setup: ConvergenceSetup, schedule: str, K: int, alpha: float, tau: float, seed: int, initial: Sequence[Array], data: Dataset) -> _Run:
+def _train(setup: ConvergenceSetup, schedule: str, K: int, alpha: float, device: Device, seed: int, initial: Sequence[Array], data: Dataset) -> _Run:
+    """K updates of `schedule` on `device` at step size α, every sampling seed a replica (keeping every version)."""
     replicas = setup.seeds
     settings = TrainingSettings(
         schedule=schedule,
-        device=AsymmetricLinearDevice(tau=tau),
+        device=device,
         learning_rate=alpha,
         updates=K,
         activation=TANH,
@@ -532,6 +608,7 @@ def _train(setup: ConvergenceSetup, schedule: str, K: int, alpha: float, tau: fl
         schedule=schedule,
         K=K,
         alpha=alpha,
+        device=device,
         versions=_stack(result.versions),
         applied=_stack(result.applied_gradients),
         rows=rows,
@@ -589,26 +666,63 @@ STEP_STATEMENTS = {
     "convergence/second-moment": "||g̃||² ≤ 3(||∇f||² + ||n||² + ||b||²)",
     "gradient-delay": "||b_k|| = ||g̃_k − ∇f(W^{(k)};ξ_k)|| ≤ α c_D (certified c_D; 0 for SP and WOP)",
 }
+RESPONSE_INNER_PRODUCT_STATEMENT = (
+    "β||∇f||² + Σ_i F_i ∇f_i n_i − ⟨∇f, p⟩ ≤ q_max||∇f||·||b|| + G_max||∇f||·||n||, p = g̃ ⊙ F(W) + |g̃| ⊙ G(W), "
+    "F = (q₊ + q₋)/2, G = (q₋ − q₊)/2 (MODEL.md §5 step (2), for any response-function device)"
+)
+"""The inner-product step for a device other than ALD (ALD keeps the form of STEP_STATEMENTS: F ≡ 1, G = W/τ)."""
 DETERMINISTIC_STEPS = tuple(STEP_STATEMENTS)
 NOISE_STEP = {"sync-convergence": "sync/independence", "async-convergence": "noise-variance"}
 NOISE_STATEMENT = "E[||n_k||² | past] = σ²(W^{(k)})/B: the mean over updates and seeds of ||n_k||² − σ²(W^{(k)})/B is 0 (two-sided interval)"
 
 
-def _step_sides(q: Mapping[str, Array], arithmetic: Arithmetic, constants: Mapping[str, object]) -> dict[str, tuple[Array, Array]]:
-    """lhs ≤ rhs of each deterministic step, entrywise over the leading axes."""
+def _step_statement(name: str, device: Device) -> str:
+    """The statement of a deterministic step as checked on `device`."""
+    if name == "convergence/inner-product" and not isinstance(device, AsymmetricLinearDevice):
+        return RESPONSE_INNER_PRODUCT_STATEMENT
+    return STEP_STATEMENTS[name]
+
+
+def _response_functions(device: Device) -> SoftBoundsDevice:
+    """q₊ and q₋ of a response-function device, as the softbounds device that has them: softbounds
+    itself, ALD (p = 1, γ₊ = γ₋ = 1), digital (τ = ∞: q₊ = q₋ = 1)."""
+    shape = {name: getattr(device, name) for name in ("exponent", "gamma_up", "gamma_down") if hasattr(device, name)}
+    return SoftBoundsDevice(tau=device.tau, **shape)
+
+
+def _inner_product_sides(q: Mapping[str, Array], norms: tuple[Array, Array, Array, Array], constants: Mapping[str, object], device: Device) -> tuple[Array, Array]:
+    """lhs ≤ rhs of the inner-product step (`norms`: ||∇f||², ||∇f||, ||n||, ||b||). ALD: the ledger's form (F ≡ 1, G = W/τ, so 1 in place of
+    q_max); any other response-function device: MODEL.md §5 step (2) with its own F and G."""
+    grad, noise, applied, weight = q["grad"], q["noise"], q["applied"], q["weight"]
+    grad_sq, grad_norm, noise_norm, bias_norm = norms
+    if isinstance(device, AsymmetricLinearDevice):
+        tau, W_max = constants["tau"], constants["W_max"]
+        update = applied + np.abs(applied) * weight / tau
+        return (
+            grad_sq + np.sum(grad * noise, axis=-1) - np.sum(grad * update, axis=-1),
+            grad_norm * bias_norm + W_max / tau * grad_norm * (grad_norm + noise_norm + bias_norm),
+        )
+    response = _response_functions(device)
+    up, down = response.response_up(weight), response.response_down(weight)
+    mean_gain, drift = (up + down) / 2, (down - up) / 2
+    direction = applied * mean_gain + np.abs(applied) * drift
+    return (
+        constants["beta"] * grad_sq + np.sum(mean_gain * grad * noise, axis=-1) - np.sum(grad * direction, axis=-1),
+        constants["q_max"] * grad_norm * bias_norm + constants["G_max"] * grad_norm * noise_norm,
+    )
+
+
+def _step_sides(q: Mapping[str, Array], arithmetic: Arithmetic, constants: Mapping[str, object], device: Device) -> dict[str, tuple[Array, Array]]:
+    """lhs ≤ rhs of each deterministic step on `device`, entrywise over the leading axes."""
     sqrt = arithmetic.sqrt
     grad, noise, bias, applied = q["grad"], q["noise"], q["bias"], q["applied"]
     grad_sq, noise_sq, bias_sq = (np.sum(v * v, axis=-1) for v in (grad, noise, bias))
     grad_norm, noise_norm, bias_norm = sqrt(grad_sq), sqrt(noise_sq), sqrt(bias_sq)
-    L, tau, W_max, delay = constants["L"], constants["tau"], constants["W_max"], constants["alpha_c_D"]
+    L, delay = constants["L"], constants["alpha_c_D"]
     step = q["step"]
-    update = applied + np.abs(applied) * q["weight"] / tau
     return {
         "convergence/descent-lemma": (q["f_next"] - q["f_k"] - np.sum(grad * step, axis=-1), L / 2 * np.sum(step * step, axis=-1)),
-        "convergence/inner-product": (
-            grad_sq + np.sum(grad * noise, axis=-1) - np.sum(grad * update, axis=-1),
-            grad_norm * bias_norm + W_max / tau * grad_norm * (grad_norm + noise_norm + bias_norm),
-        ),
+        "convergence/inner-product": _inner_product_sides(q, (grad_sq, grad_norm, noise_norm, bias_norm), constants, device),
         "convergence/second-moment": (np.sum(applied * applied, axis=-1), 3 * (grad_sq + noise_sq + bias_sq)),
         "gradient-delay": (bias_norm, delay + 0 * bias_norm),
     }
@@ -647,7 +761,7 @@ def _judge_steps(run: _Run, q: Mapping[str, Array], constants: dict, tallies: di
     near ties (ratio within 1e-6 of 1) are decided on the sides recomputed in 50-digit mpmath (MODEL.md's
     tolerance policy)."""
     judged = {}
-    for name, (lhs, rhs) in _step_sides(q, FLOAT64, constants).items():
+    for name, (lhs, rhs) in _step_sides(q, FLOAT64, constants, run.device).items():
         lhs, rhs = np.broadcast_arrays(np.asarray(lhs, dtype=float), np.asarray(rhs, dtype=float))
         ratio = ratios(lhs, rhs)
         finite = np.isfinite(lhs) & np.isfinite(rhs)
@@ -695,7 +809,7 @@ def _recompute_entries(run: _Run, x: Array, y: Array, constants: Mapping[str, fl
             rows = run.rows[k, r]
             q = _quantities(current, following, applied, convert(x), convert(y), convert(x[rows]), convert(y[rows]), MPMATH, 1)
             precise = {name: mpmath.mpf(float(value)) for name, value in constants.items()}
-            sides = _step_sides(q, MPMATH, precise)
+            sides = _step_sides(q, MPMATH, precise, run.device)
         return {name: (np.asarray(lhs, dtype=object).ravel(), np.broadcast_to(np.asarray(rhs, dtype=object), np.shape(lhs)).ravel()) for name, (lhs, rhs) in sides.items()}
 
     return recompute
@@ -800,6 +914,10 @@ def check_convergence(
     progress: Progress | None = None,
     setup: ConvergenceSetup | None = None,
     speedup: bool = False,
+    schedule: str | None = None,
+    device: Device | None = None,
+    tau: float | None = None,
+    executor: Executor = IN_PROCESS,
 ) -> TheoremResult:
     """Statistical check of MODEL.md §5's `theorem_id` ('sync-convergence' or 'async-convergence').
 
@@ -811,17 +929,39 @@ def check_convergence(
     right side at some K, a numerical step is violated, or the fitted rate leaves the band of
     the theory; 'error' on NaN/inf, a failed hypothesis or an uninformative experiment.
     With `speedup`, details["speedup"] holds `measure_speedup` (AP's slots to ε against SP's).
+
+    `schedule` (one of `covered_schedules(theorem_id)`), `device` (a response-function device:
+    digital, ald or softbounds with its settings) and `tau` (a fixed conductance bound) replace
+    the headline regime's (`chosen_setup`); β, q_max and G_max are then the device's
+    `constants`. The other regimes are designed for ALD on the theorem's own schedules, so with
+    any of the three they are not run (listed under `regimes_not_run`). With `setup`, that one
+    regime is checked (the choices applied to it). ValueError on a schedule, device or τ the
+    theorem does not cover.
+
+    The independent work runs through `executor` (in-process by default): every training run (one
+    per regime and schedule, with its full-data gradients, variances, curvature and replay) and
+    every cell of the speed-up measurement. Each task's inputs are small and picklable and its
+    randomness comes from the seed and the task's identity (named streams), so the result is bit
+    for bit the same wherever the tasks ran. Each regime's check from its runs (constants, steps,
+    verdicts) then runs here: the runs come back as results, and sending them out again as a
+    task's inputs would route tens of MB through the scheduler. `progress` wraps the tasks.
     """
+    choices = {"schedule": schedule, "device": device, "tau": tau}
+    choosing = any(value is not None for value in choices.values())
     skipped: tuple[ConvergenceSetup, ...] = ()
     if setup is not None:
-        regimes: tuple[ConvergenceSetup, ...] = (setup,)
+        regimes: tuple[ConvergenceSetup, ...] = (chosen_setup(setup, **choices) if choosing else setup,)
     else:
         designed = convergence_regimes(theorem_id, quick)
-        regimes = tuple(regime for regime in designed if not quick or regime.name in QUICK_REGIMES)
-        skipped = tuple(regime for regime in designed if regime not in regimes)
+        if choosing:
+            regimes, skipped = (chosen_setup(designed[0], **choices),), designed[1:]
+        else:
+            regimes = tuple(regime for regime in designed if not quick or regime.name in QUICK_REGIMES)
+            skipped = tuple(regime for regime in designed if regime not in regimes)
     if budget is not None:
         regimes = tuple(dataclasses.replace(regime, seeds=_scaled_seeds(regime.seeds, quick, budget, index == 0)) for index, regime in enumerate(regimes))
-    candidate = None if rhs is None else parse_theorem_rhs(rhs)
+    if rhs is not None:
+        parse_theorem_rhs(rhs)
     theorem = C.theorem(theorem_id)
     common: dict = {
         "theorem": theorem_id,
@@ -833,17 +973,271 @@ def check_convergence(
         "rhs_scale": float(rhs_scale),
         "candidate": rhs,
     }
-    speedup_rows = None
-    if speedup:
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            speedup_rows = measure_speedup(quick=quick, seed=seed)
+    if choosing:
+        common["chosen"] = _chosen_details(regimes[0], choices)
+
+    # before the runs (here): each regime's task, W_0, τ and α; then the runs and the speed-up cells as tasks
+    prepared = [_prepare(regime, seed) for regime in regimes]
+    regimes = tuple(ready.setup if isinstance(ready, _Prepared) else regime for regime, ready in zip(regimes, prepared))  # b as designed
+    training = [_TrainingTask(ready, schedule_name, seed) for ready in prepared if isinstance(ready, _Prepared) for schedule_name in ready.setup.schedules]
+    cells = _speedup_cells(quick=quick, seed=seed) if speedup else []
+    outputs = list(executor.map(perform_task, [*training, *cells], progress))
+    runs_of: dict[int, list] = {index: [] for index in range(len(regimes))}
+    for task, output in zip(training, outputs):
+        runs_of[next(index for index, ready in enumerate(prepared) if ready is task.prepared)].append(output)
+    speedup_rows = _speedup_table(cells, outputs[len(training) :]) if speedup else None
+
+    # each regime's check from its runs, here: the runs came back as results (a task's inputs would
+    # travel through the scheduler), and the per-run work (variances, curvature) was done in their tasks
     results = []
-    for index, regime in enumerate(regimes):
+    for index, (regime, ready) in enumerate(zip(regimes, prepared)):
         details = {**common, "regime": regime.name, "seeds": regime.seeds}
         if index == 0 and speedup_rows is not None:
             details["speedup"] = speedup_rows
-        results.append((regime, _run_regime(regime, theorem, seed, candidate, float(rhs_scale), progress if index == 0 else None, details)))
-    return results[0][1] if setup is not None else _combine_regimes(results, skipped)
+        if isinstance(ready, _Failure):
+            results.append(_error_result(theorem_id, {**details, **ready.info}, ready))
+        else:
+            results.append(_regime_result(ready, runs_of[index], theorem_id, seed, rhs, float(rhs_scale), {**details, **ready.info}))
+        runs_of[index] = []  # release the runs
+    if setup is not None:
+        return results[0]
+    if choosing:
+        skipped_reason = "not run: designed for ALD on the theorem's own schedules, and --schedule, --device or --tau replace the headline's"
+        combined = _combine_regimes(list(zip(regimes, results)), skipped)
+        combined.details["regimes_not_run"] = [dict(row, reason=skipped_reason) for row in combined.details["regimes_not_run"]]
+        return combined
+    return _combine_regimes(list(zip(regimes, results)), skipped)
+
+
+def _chosen_details(setup: ConvergenceSetup, choices: Mapping[str, object]) -> dict:
+    """What the user chose in place of the headline's design (reported under details['chosen'])."""
+    device = setup.device
+    settings = {key: value for key, value in dataclasses.asdict(device).items() if key != "tau"}
+    return {
+        "schedule": choices["schedule"],
+        "device": device.name if choices["device"] is not None else None,
+        "device_settings": settings if choices["device"] is not None else None,
+        "tau": choices["tau"],
+        "schedules": list(setup.schedules),
+        "mini_batch": setup.mini_batch,
+        "tau_rule": "the given τ" if setup.tau is not None else f"τ = {setup.tau_factor:g}·||W_0||_inf (the headline's design)" if "tau" in device_settings(device.name) else "τ = ∞ (no bound)",
+        "constants_rule": "β, q_max, G_max = Device.constants(W_max) of the chosen device (numerics.devices)",
+    }
+
+
+def perform_task(task) -> object:
+    """Run one task of a convergence check (`_TrainingTask`, `_SpeedupCell`): a
+    top-level function for `Executor.map`."""
+    return task.perform()
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """Why a regime gives no verdict (an 'error' result): the reason, the inputs to report and the details known before."""
+
+    reason: str
+    inputs: dict | None = None
+    """JSON-safe inputs of the failed computation (None: not reported)."""
+    info: dict = field(default_factory=dict)
+    """The regime's details computed before it failed."""
+
+
+def _error_result(theorem_id: str, details: dict, failure: _Failure) -> TheoremResult:
+    details = dict(details, reason=failure.reason)
+    if failure.inputs is not None:
+        details["inputs"] = failure.inputs
+    return TheoremResult(theorem_id, ERROR, None, None, _plain(details))
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """What a regime fixes before its runs: the task, W_0, the device with its τ and the step size α."""
+
+    setup: ConvergenceSetup
+    device: Device
+    """The regime's device with its τ (the given one, or tau_factor·||W_0||_inf; ∞ for digital)."""
+    data: Dataset
+    initial: tuple[Array, ...]
+    """W_0, per layer."""
+    f_lower: float
+    """A lower bound on f* (0, or ½ mean ||e||² with paired label noise)."""
+    f_initial: float
+    """f(W_0)."""
+    X: float
+    Y: float
+    alpha: float
+    """The step size, fixed before the runs."""
+    info: dict
+    """The regime's details known before its runs (what report.json lists first)."""
+
+
+def _prepare(setup: ConvergenceSetup, seed: int) -> "_Prepared | _Failure":
+    """The regime's task, W_0, τ, device and α = β_0/(6·safety·L_pilot·q_0²), or why it cannot run."""
+    try:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            return _prepared(setup, seed)
+    except (ArithmeticError, ValueError, np.linalg.LinAlgError) as failure:
+        return _Failure(f"{type(failure).__name__}: {failure}")
+
+
+def _prepared(setup: ConvergenceSetup, seed: int) -> "_Prepared | _Failure":
+    data, initial, f_lower = convergence_problem(setup, seed)
+    x, y = data.inputs, data.targets
+    X = float(np.max(np.linalg.norm(x, axis=-1)))
+    Y = float(np.max(np.linalg.norm(y, axis=-1)))
+    initial_saturation = _max_abs(initial)
+    device = _device_with_bound(setup.device, setup.tau if setup.tau is not None else setup.tau_factor * initial_saturation)
+    tau = device.tau
+    W_max_0 = setup.saturation_margin * initial_saturation
+    device_0 = device.constants(W_max_0)
+    Delta_0 = float(network.mean_loss(initial, x, y, TANH, SQUARED))  # f(W_0); Δ_0 = f(W_0) − f_lower ≥ f(W_0) − f*
+    L_pilot = float(hessian_norm(initial, x, y, seed=seed))
+    alpha = step_size(device_0.beta, setup.pilot_safety * L_pilot, device_0.q_max)
+    designed = _designed_micro_batch(setup, device_0, initial, x, y)
+    if designed is not None:
+        setup = dataclasses.replace(setup, micro_batch_size=designed["micro_batch_size"])
+    info = {
+        "schedules": list(setup.schedules),
+        "primary_schedule": setup.primary,
+        "dims": list(setup.dims),
+        "samples": setup.samples,
+        "micro_batch_size": setup.micro_batch_size,
+        "mini_batch": setup.mini_batch,
+        "sampling": IID.name,
+        "injected_noise": 0.0,
+        "activation": TANH.name,
+        "loss": SQUARED.name,
+        "device": device.name,
+        "tau": tau,
+        "X": X,
+        "Y": Y,
+        "Delta_0": max(Delta_0 - f_lower, 0.0),
+        "Delta_0_rule": "f(W_0) − f_lower, f_lower ≤ f* (0, or ½ mean ||e||² with paired label noise); f(W_0) ≥ f_lower exactly, so a negative difference is rounding and counts as 0",
+        "f_W0": Delta_0,
+        "f_lower": f_lower,
+        "alpha": alpha,
+        "a_priori": {"L_pilot": L_pilot, "pilot_safety": setup.pilot_safety, "W_max_0": W_max_0, "beta_0": device_0.beta, "q_max_0": device_0.q_max, "rule": "α = β_0/(6·safety·L_pilot·q_0²), L_pilot = ||∇²f(W_0)||_2 by power iteration, fixed before the runs"},
+        "K_values": list(sorted(setup.updates)),
+        "noise_rule": "no injected noise: n_k = ∇f(W^(k);ξ_k) − ∇f(W^(k)) is the sampling noise of b i.i.d. rows and b_k = g̃_k − ∇f(W^(k);ξ_k) the delay bias on the same rows",
+    }
+    if designed is not None:
+        info["micro_batch_design"] = designed
+    if not (math.isfinite(alpha) and alpha > 0):
+        return _Failure("the step size is not a positive finite number", _plain({"alpha": alpha, "L_pilot": L_pilot}), info)
+    return _Prepared(setup, device, data, tuple(initial), f_lower, Delta_0, X, Y, alpha, info)
+
+
+FLOOR_DESIGN_SHARE = 0.25
+"""The a-priori floor may use this share of the regime's `max_floor_fraction` (the rest is margin:
+σ² is measured at every reference point and W_max along the run, both after the design)."""
+LARGEST_MICRO_BATCH_GROWTH = 16
+"""The micro-batch size b is doubled at most up to this factor times the regime's own."""
+
+
+def _designed_micro_batch(setup: ConvergenceSetup, device_0, initial: Sequence[Array], x: Array, y: Array) -> dict | None:
+    """None when the regime's micro-batch size b already puts the a-priori floor low enough; else
+    the doubled b that does (up to LARGEST_MICRO_BATCH_GROWTH·b), and why.
+
+    The a-priori floor is the theorem's floor term at the device's constants on the a-priori box
+    (β_0, G_max,0) and σ²(W_0) of b rows; it must be at most FLOOR_DESIGN_SHARE × the regime's
+    `max_floor_fraction` × ||∇f(W_0)||² (regimes without that requirement keep their b). A device
+    with asymmetric response functions (softbounds with γ₊ ≠ γ₋: |G| > 0 even at w = 0) has a
+    floor ALD's design never meets; sampling more rows per micro-batch lowers σ² ∝ 1/b until the
+    floor sits well below ||∇f(W_0)||² again, so the check stays informative."""
+    if setup.max_floor_fraction is None:
+        return None
+    expression = _term_expressions(C.theorem(setup.theorem_id), setup)["asymptotic_floor"]
+    initial_grad_sq = float(_squared_norm(_flat(network.gradients(initial, x, y, TANH, SQUARED), 0)))
+    target = FLOOR_DESIGN_SHARE * setup.max_floor_fraction * initial_grad_sq
+    size = setup.micro_batch_size
+
+    def floor(b: int) -> float:
+        variance = float(sampling_variance(initial, x, y, b)[0])
+        return float(C.evaluate(expression, {"beta": device_0.beta, "G_max": device_0.G_max, "sigma": math.sqrt(variance), "B": float(setup.mini_batch)}))
+
+    if floor(size) <= target:
+        return None
+    while floor(size) > target and size < LARGEST_MICRO_BATCH_GROWTH * setup.micro_batch_size:
+        size *= 2
+    return {
+        "micro_batch_size": size,
+        "regime_micro_batch_size": setup.micro_batch_size,
+        "a_priori_floor": floor(size),
+        "target": target,
+        "rule": f"b doubled from {setup.micro_batch_size} until the floor term at β_0, G_max,0 and σ²(W_0) of b rows is at most {FLOOR_DESIGN_SHARE:g}·{setup.max_floor_fraction:g}·||∇f(W_0)||² (at most {LARGEST_MICRO_BATCH_GROWTH}× the regime's b)",
+    }
+
+
+@dataclass(frozen=True)
+class _TrainingTask:
+    """Task: one schedule's run of a prepared regime, every sampling seed a replica."""
+
+    prepared: _Prepared
+    schedule: str
+    seed: int
+
+    def perform(self) -> "_Run | _Failure":
+        """The run (its weights and applied gradients finite, replayed through the device's own rule), or why not."""
+        ready, schedule = self.prepared, self.schedule
+        K_max, alpha = max(ready.setup.updates), ready.alpha
+        try:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+                run = _train(ready.setup, schedule, K_max, alpha, ready.device, self.seed, ready.initial, ready.data)
+                _require_finite("weights or applied gradients", [*run.versions, *run.applied], schedule=schedule, K=K_max, alpha=alpha)
+                x, y = ready.data.inputs, ready.data.targets
+                run.variance, run.gradient, run.loss = sampling_variance(run.versions, x, y, ready.setup.micro_batch_size)
+                _require_finite("full-data gradients, losses or variances", [run.loss, run.variance, *run.gradient], schedule=schedule, alpha=alpha)
+                run.replay_difference = _replay_difference(run, noise_seeds(self.seed, ready.setup.seeds))
+                run.power_iteration = float(np.max(hessian_norm([v[_reference_points(ready.setup)] for v in run.versions], x, y, seed=self.seed)))
+                run.descent_lemma_L = _descent_lemma_L(run)
+                return run
+        except _CheckError as failure:
+            return _Failure(failure.reason, _plain(failure.inputs))
+        except (ArithmeticError, ValueError, np.linalg.LinAlgError) as failure:
+            return _Failure(f"{type(failure).__name__}: {failure}")
+
+
+def _reference_points(setup: ConvergenceSetup) -> Array:
+    """The versions k at which the Hessian norm is measured: `reference_points` evenly spaced over the run."""
+    return np.unique(np.linspace(0, max(setup.updates), setup.reference_points).astype(int))
+
+
+def _descent_lemma_L(run: _Run) -> float:
+    """max over updates of 2(f(W^{(k+1)}) − f(W^{(k)}) − ⟨∇f(W^{(k)}), step⟩)/||step||² (0 where the step is 0)."""
+    grad = _flat(run.gradient, 2)
+    step = _flat([v[1:] - v[:-1] for v in run.versions], 2)
+    excess = run.loss[1:] - run.loss[:-1] - np.sum(grad[:-1] * step, axis=-1)
+    step_sq = _squared_norm(step)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        needed = np.where(step_sq > 0, 2 * excess / step_sq, 0.0)
+    return float(np.max(needed))
+
+
+def _replay_difference(run: _Run, seeds: Sequence[int]) -> float:
+    """max |W^{(k+1)} − U(W^{(k)}, g̃_k, α)| over every update, U the device's rule bound to the run (`Device.bind`, `update_into`)."""
+    rules = run.device.bind([layer.shape[1:] for layer in run.versions], seeds)
+    difference = 0.0
+    for rule, layer, gradients in zip(rules, run.versions, run.applied):
+        replayed = np.empty(layer[1:].shape)
+        rule.update_into(layer[:-1], gradients, run.alpha, replayed, np.empty_like(replayed))
+        difference = max(difference, float(np.max(np.abs(replayed - layer[1:]))))
+    return difference
+
+
+def _regime_result(prepared: _Prepared, runs: Sequence, theorem_id: str, seed: int, rhs: str | None, rhs_scale: float, details: dict) -> TheoremResult:
+    """One regime's check from its runs (in schedule order, a `_Failure` where a run failed): the measured
+    constants, the steps, the verdicts; a failure to give a verdict (NaN, a failed hypothesis) is an 'error'
+    result, never raised."""
+    details = dict(details)
+    theorem = C.theorem(theorem_id)
+    candidate = None if rhs is None else parse_theorem_rhs(rhs)
+    try:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            return _check_convergence(prepared, list(runs), theorem, seed, candidate, rhs_scale, details)
+    except _CheckError as failure:
+        return _error_result(theorem.id, details, _Failure(failure.reason, _plain(failure.inputs)))
+    except (ArithmeticError, ValueError, np.linalg.LinAlgError) as failure:
+        return _error_result(theorem.id, details, _Failure(f"{type(failure).__name__}: {failure}"))
 
 
 def _scaled_seeds(seeds: int, quick: bool, budget: float, headline: bool) -> int:
@@ -851,20 +1245,6 @@ def _scaled_seeds(seeds: int, quick: bool, budget: float, headline: bool) -> int
     if headline:
         return seeds_for_budget(quick, budget)
     return max(2, int(round(seeds * float(budget) / 10)))
-
-
-def _run_regime(setup: ConvergenceSetup, theorem: C.Theorem, seed: int, candidate, rhs_scale: float, progress: Progress | None, details: dict) -> TheoremResult:
-    """One regime's check; a failure to give a verdict (NaN, a failed hypothesis) is an 'error' result, never raised."""
-    try:
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            return _check_convergence(setup, theorem, seed, candidate, rhs_scale, progress, details)
-    except _CheckError as failure:
-        details["reason"] = failure.reason
-        details["inputs"] = _plain(failure.inputs)
-        return TheoremResult(theorem.id, ERROR, None, None, _plain(details))
-    except (ArithmeticError, ValueError, np.linalg.LinAlgError) as failure:
-        details["reason"] = f"{type(failure).__name__}: {failure}"
-        return TheoremResult(theorem.id, ERROR, None, None, _plain(details))
 
 
 def _regime_summary(setup: ConvergenceSetup, result: TheoremResult) -> dict:
@@ -954,69 +1334,24 @@ def _max_abs(arrays: Iterable[Array]) -> float:
     return max(float(np.max(np.abs(a))) for a in arrays)
 
 
-def _check_convergence(setup: ConvergenceSetup, theorem: C.Theorem, seed: int, candidate, rhs_scale: float, progress: Progress | None, details: dict) -> TheoremResult:
+def _check_convergence(prepared: _Prepared, runs: list, theorem: C.Theorem, seed: int, candidate, rhs_scale: float, details: dict) -> TheoremResult:
+    setup, device = prepared.setup, prepared.device
     dims = setup.dims
     layers = len(dims) - 1
-    data, initial, f_lower = convergence_problem(setup, seed)
-    x, y = data.inputs, data.targets
-    X = float(np.max(np.linalg.norm(x, axis=-1)))
-    Y = float(np.max(np.linalg.norm(y, axis=-1)))
-    initial_saturation = _max_abs(initial)
-    tau = setup.tau_factor * initial_saturation
-    W_max_0 = setup.saturation_margin * initial_saturation
-    device_0 = C.ald_device_constants(W_max_0, tau)
-    Delta_0 = float(network.mean_loss(initial, x, y, TANH, SQUARED))  # f(W_0); Δ_0 = f(W_0) − f_lower ≥ f(W_0) − f*
-    L_pilot = float(hessian_norm(initial, x, y, seed=seed))
-    alpha = step_size(device_0.beta, setup.pilot_safety * L_pilot, device_0.q_max)
+    data, initial, f_lower, Delta_0 = prepared.data, prepared.initial, prepared.f_lower, prepared.f_initial
+    x, y, X, Y = data.inputs, data.targets, prepared.X, prepared.Y
+    tau, alpha = device.tau, prepared.alpha
     B = setup.mini_batch
     K_max = max(setup.updates)
     sweep = tuple(sorted(setup.updates))
-    details.update(
-        {
-            "schedules": list(setup.schedules),
-            "primary_schedule": setup.primary,
-            "dims": list(dims),
-            "samples": setup.samples,
-            "micro_batch_size": setup.micro_batch_size,
-            "mini_batch": B,
-            "sampling": IID.name,
-            "injected_noise": 0.0,
-            "activation": TANH.name,
-            "loss": SQUARED.name,
-            "device": "ald",
-            "tau": tau,
-            "X": X,
-            "Y": Y,
-            "Delta_0": max(Delta_0 - f_lower, 0.0),
-            "Delta_0_rule": "f(W_0) − f_lower, f_lower ≤ f* (0, or ½ mean ||e||² with paired label noise); f(W_0) ≥ f_lower exactly, so a negative difference is rounding and counts as 0",
-            "f_W0": Delta_0,
-            "f_lower": f_lower,
-            "alpha": alpha,
-            "a_priori": {"L_pilot": L_pilot, "pilot_safety": setup.pilot_safety, "W_max_0": W_max_0, "beta_0": device_0.beta, "q_max_0": device_0.q_max, "rule": "α = β_0/(6·safety·L_pilot·q_0²), L_pilot = ||∇²f(W_0)||_2 by power iteration, fixed before the runs"},
-            "K_values": list(sweep),
-            "noise_rule": "no injected noise: n_k = ∇f(W^(k);ξ_k) − ∇f(W^(k)) is the sampling noise of b i.i.d. rows and b_k = g̃_k − ∇f(W^(k);ξ_k) the delay bias on the same rows",
-        }
-    )
-    if not (math.isfinite(alpha) and alpha > 0):
-        raise _CheckError("the step size is not a positive finite number", alpha=alpha, L_pilot=L_pilot)
-
-    iterator: Iterable = setup.schedules if progress is None else progress(setup.schedules, len(setup.schedules))
-    runs: list[_Run] = []
-    replay = 0.0
-    device = AsymmetricLinearDevice(tau=tau)
-    for schedule in iterator:
-        run = _train(setup, schedule, K_max, alpha, tau, seed, initial, data)
-        _require_finite("weights or applied gradients", [*run.versions, *run.applied], schedule=schedule, K=K_max, alpha=alpha)
-        run.variance, run.gradient, run.loss = sampling_variance(run.versions, x, y, setup.micro_batch_size)
-        _require_finite("full-data gradients, losses or variances", [run.loss, run.variance, *run.gradient], schedule=schedule, alpha=alpha)
-        for layer, gradients in zip(run.versions, run.applied):
-            replayed = device.update(layer[:-1], gradients, alpha)
-            replay = max(replay, float(np.max(np.abs(replayed - layer[1:]))))
-        runs.append(run)
+    failure = next((run for run in runs if isinstance(run, _Failure)), None)  # in schedule order: the first is reported
+    if failure is not None:
+        return _error_result(theorem.id, details, failure)
+    replay = max(run.replay_difference for run in runs)
 
     # measured constants over every version of every run
     W_max = max(_max_abs(run.versions) for run in runs)
-    device_constants = C.ald_device_constants(W_max, tau)
+    device_constants = device.constants(W_max)
     beta, q_max, G_max = (float(v) for v in device_constants)
     omega = np.array([max(float(np.max(np.linalg.norm(run.versions[m], 2, axis=(-2, -1)))) for run in runs) for m in range(layers)])
     L_cert, G_bound, Gamma = smoothness(omega, X, Y)
@@ -1032,22 +1367,16 @@ def _check_convergence(setup: ConvergenceSetup, theorem: C.Theorem, seed: int, c
     synchronous = theorem.id == "sync-convergence"
 
     # calibrated smoothness: power iteration at reference points, validated by the descent lemma on every update
-    points = np.unique(np.linspace(0, K_max, setup.reference_points).astype(int))
-    power = max(float(np.max(hessian_norm([v[points] for v in run.versions], x, y, seed=seed))) for run in runs)
+    points = _reference_points(setup)
+    power = max(run.power_iteration for run in runs)
     descent_L = 0.0
     for run in runs:
-        grad = _flat(run.gradient, 2)
-        step = _flat([v[1:] - v[:-1] for v in run.versions], 2)
-        excess = run.loss[1:] - run.loss[:-1] - np.sum(grad[:-1] * step, axis=-1)
-        step_sq = _squared_norm(step)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            needed = np.where(step_sq > 0, 2 * excess / step_sq, 0.0)
-        descent_L = max(descent_L, float(np.max(needed)))
+        descent_L = max(descent_L, run.descent_lemma_L)
     L_cal = max(power, descent_L)
     _require_finite("measured constants", [np.array([L_cert, L_cal, beta, c_D_cert, W_max, sigma2]), omega], alpha=alpha)
 
     tallies = {name: _StepTally() for name in DETERMINISTIC_STEPS}
-    constants = {"L": L_cert, "tau": tau, "W_max": W_max, "alpha_c_D": 0.0 if synchronous else alpha * c_D_cert}
+    constants = {"L": L_cert, "tau": tau, "W_max": W_max, "alpha_c_D": 0.0 if synchronous else alpha * c_D_cert, "beta": beta, "q_max": q_max, "G_max": G_max}
     noise_differences: list[Array] = []
     bias_max = 0.0
     per_seed_by_schedule: dict[str, Array] = {}
@@ -1068,15 +1397,15 @@ def _check_convergence(setup: ConvergenceSetup, theorem: C.Theorem, seed: int, c
     c_D_cal = bias_max / alpha
     c_D_used = 0.0 if synchronous else c_D_cal
 
-    steps = {name: tallies[name].as_dict(STEP_STATEMENTS[name]) for name in DETERMINISTIC_STEPS}
+    steps = {name: tallies[name].as_dict(_step_statement(name, device)) for name in DETERMINISTIC_STEPS}
     steps[NOISE_STEP[theorem.id]] = _noise_step(np.concatenate(noise_differences))
 
     base = {"alpha": alpha, "beta": beta, "q_max": q_max, "G_max": G_max, "sigma": math.sqrt(sigma2), "Delta_0": max(Delta_0 - f_lower, 0.0), "W_max": W_max, "tau": tau, "B": float(B), "M": float(layers)}
     K_array = np.asarray(sweep, dtype=float)
     calibrated = {**base, "L": L_cal, "c_D": c_D_used, "K": K_array}
     certified = {**base, "L": L_cert, "c_D": 0.0 if synchronous else c_D_cert, "K": K_array}
-    terms_cal = {name: np.asarray(value, dtype=float) * np.ones(len(sweep)) for name, value in theorem.evaluate_terms(calibrated).items()}
-    terms_cert = {name: np.asarray(value, dtype=float) * np.ones(len(sweep)) for name, value in theorem.evaluate_terms(certified).items()}
+    terms_cal = {name: np.asarray(value, dtype=float) * np.ones(len(sweep)) for name, value in _evaluate_terms(theorem, setup, calibrated).items()}
+    terms_cert = {name: np.asarray(value, dtype=float) * np.ones(len(sweep)) for name, value in _evaluate_terms(theorem, setup, certified).items()}
     rhs_cal = sum(terms_cal.values())
     rhs_cert = sum(terms_cert.values())
     primary = per_seed_by_schedule[setup.primary]
@@ -1219,6 +1548,25 @@ def _check_convergence(setup: ConvergenceSetup, theorem: C.Theorem, seed: int, c
                 details["offending"] = {"K": worst["K"], "lhs": worst["lhs"], "rhs": worst["rhs"], "lower": worst["lower"]}
                 lhs, rhs_value = worst["lhs"], worst["rhs"]
     return TheoremResult(theorem.id, result_status, _finite_or_none(lhs), _finite_or_none(rhs_value), _plain(details), _finite_or_none(critical_scale))
+
+
+def _averages_micro_batches(setup: ConvergenceSetup) -> bool:
+    """An asynchronous schedule whose updates average B > 1 micro-batches (2bw): its variance per update is σ²/B."""
+    schedule = schedule_named(setup.primary)
+    return schedule.asynchronous and schedule.micro_batches_per_update(setup.mini_batch) > 1
+
+
+def _term_expressions(theorem: C.Theorem, setup: ConvergenceSetup) -> dict[str, sp.Expr]:
+    """The theorem's terms for the regime's schedule: for 2bw the asynchronous terms with σ²/B per
+    update (theory.complexity.terms, MODEL.md §5), the async theorem's σ² being one micro-batch's."""
+    return complexity.terms(setup.primary) if _averages_micro_batches(setup) else theorem.term_dict
+
+
+def _evaluate_terms(theorem: C.Theorem, setup: ConvergenceSetup, values: Mapping[str, object]) -> dict[str, object]:
+    """The theorem's terms (`_term_expressions`) at `values`."""
+    if _averages_micro_batches(setup):
+        return {name: C.evaluate(expression, values) for name, expression in _term_expressions(theorem, setup).items()}
+    return theorem.evaluate_terms(values)
 
 
 DOMINANT_SHARE = 0.5
@@ -1428,7 +1776,7 @@ SPEEDUP_MICRO_BATCH_SIZES = {"low-noise": 32, "high-noise": 1}
 """Micro-batch size b per noise level (N = 64 rows): the sampling noise σ² ∝ 1/b."""
 
 
-def measure_speedup(*, quick: bool, seed: int, stages: Sequence[int] | None = None, mini_batch: int = 4, updates: int | None = None, seeds: int | None = None) -> dict:
+def measure_speedup(*, quick: bool, seed: int, stages: Sequence[int] | None = None, mini_batch: int = 4, updates: int | None = None, seeds: int | None = None, executor: Executor = IN_PROCESS) -> dict:
     """AP's clock slots to reach ε against SP's, for M stages and two noise levels (a reported
     measurement, not a verdict), beside MODEL.md §5's (B+M−1)/B (noise-dominated) and B+M−1
     (little noise).
@@ -1438,55 +1786,89 @@ def measure_speedup(*, quick: bool, seed: int, stages: Sequence[int] | None = No
     rule), i.i.d. sampling, no injected noise. K(ε) is the smallest K whose mean over seeds of
     (1/K) Σ_{k<K} ||∇f(W^{(k)})||² is ≤ ε, with ε = 2 × the larger of the two left sides at the
     last K (so both reach it); slots(ε) = K(ε) × the schedule record's slots per update.
+    Every (M, noise level, schedule) cell is a task of `executor`.
     """
+    cells = _speedup_cells(quick=quick, seed=seed, stages=stages, mini_batch=mini_batch, updates=updates, seeds=seeds)
+    return _speedup_table(cells, list(executor.map(perform_task, cells)))
+
+
+def _speedup_cells(*, quick: bool, seed: int, stages: Sequence[int] | None = None, mini_batch: int = 4, updates: int | None = None, seeds: int | None = None) -> list["_SpeedupCell"]:
+    """The cells of `measure_speedup`: for every M and noise level, AP then SP."""
     stages = tuple(stages or ((2, 4) if quick else (2, 3, 4, 5, 6)))
     updates = updates or (800 if quick else 1600)
     seeds = seeds or (4 if quick else 8)
+    return [_SpeedupCell(M, level, schedule, B, updates, seeds, seed) for M in stages for level in SPEEDUP_MICRO_BATCH_SIZES for schedule, B in (("ap", 1), ("sp", mini_batch))]
+
+
+@dataclass(frozen=True)
+class _SpeedupCell:
+    """Task: one (M, noise level, schedule) cell of `measure_speedup`."""
+
+    stages: int
+    level: str
+    """A key of SPEEDUP_MICRO_BATCH_SIZES."""
+    schedule: str
+    mini_batch: int
+    """B micro-batches per update (1 for AP)."""
+    updates: int
+    seeds: int
+    seed: int
+
+    def perform(self) -> tuple[float, Array, float]:
+        """(α, the mean over seeds of (1/K) Σ_{k<K} ||∇f(W^{(k)})||² for K = 1 … updates, the record's slots per update)."""
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            dims = (4,) + (6,) * (self.stages - 1) + (3,)
+            base = ConvergenceSetup("async-convergence", ("ap",), dims, 64, 1, 1, self.seeds, (self.updates,))
+            data = teacher_student_sphere(dims, base.samples, self.seed)
+            x, y = data.inputs, data.targets
+            initial = initial_weights(list(dims), self.seed, scale=base.init_scale)
+            saturation = _max_abs(initial)
+            device = AsymmetricLinearDevice(tau=base.tau_factor * saturation)
+            device_0 = device.constants(base.saturation_margin * saturation)
+            alpha = step_size(device_0.beta, base.pilot_safety * float(hessian_norm(initial, x, y, seed=self.seed)), device_0.q_max)
+            setup = dataclasses.replace(base, schedules=(self.schedule,), micro_batch_size=SPEEDUP_MICRO_BATCH_SIZES[self.level], mini_batch=self.mini_batch)
+            run = _train(setup, self.schedule, self.updates, alpha, device, self.seed, initial, data)
+            grad_sq = _squared_norm(_flat(network.gradients(run.versions, x, y, TANH, SQUARED), 2))[: self.updates]
+            lhs = np.cumsum(np.mean(grad_sq, axis=1)) / np.arange(1, self.updates + 1)
+            return alpha, lhs, run.record.slots / self.updates
+
+
+def _speedup_table(cells: Sequence[_SpeedupCell], outputs: Sequence[tuple[float, Array, float]]) -> dict:
+    """`measure_speedup`'s report from its cells (AP then SP for every M and noise level) and their outputs."""
     rows = []
-    for M in stages:
-        dims = (4,) + (6,) * (M - 1) + (3,)
-        base = ConvergenceSetup("async-convergence", ("ap",), dims, 64, 1, 1, seeds, (updates,))
-        data = teacher_student_sphere(dims, base.samples, seed)
-        x, y = data.inputs, data.targets
-        initial = initial_weights(list(dims), seed, scale=base.init_scale)
-        saturation = _max_abs(initial)
-        tau = base.tau_factor * saturation
-        device_0 = C.ald_device_constants(base.saturation_margin * saturation, tau)
-        alpha = step_size(device_0.beta, base.pilot_safety * float(hessian_norm(initial, x, y, seed=seed)), device_0.q_max)
-        for level, b in SPEEDUP_MICRO_BATCH_SIZES.items():
-            lhs, per_update = {}, {}
-            for schedule, B in (("ap", 1), ("sp", mini_batch)):
-                setup = dataclasses.replace(base, schedules=(schedule,), micro_batch_size=b, mini_batch=B)
-                run = _train(setup, schedule, updates, alpha, tau, seed, initial, data)
-                grad_sq = _squared_norm(_flat(network.gradients(run.versions, x, y, TANH, SQUARED), 2))[:updates]
-                lhs[schedule] = np.cumsum(np.mean(grad_sq, axis=1)) / np.arange(1, updates + 1)
-                per_update[schedule] = run.record.slots / updates
-            epsilon = 2 * max(float(values[-1]) for values in lhs.values())
-            reached = {schedule: int(np.argmax(values <= epsilon)) + 1 for schedule, values in lhs.items()}
-            slots = {schedule: reached[schedule] * per_update[schedule] for schedule in lhs}
-            rows.append(
-                {
-                    "stages": M,
-                    "noise": level,
-                    "micro_batch_size": b,
-                    "mini_batch": mini_batch,
-                    "alpha": alpha,
-                    "epsilon": epsilon,
-                    "K_ap": reached["ap"],
-                    "K_sp": reached["sp"],
-                    "slots_per_update_ap": per_update["ap"],
-                    "slots_per_update_sp": per_update["sp"],
-                    "slots_ap": slots["ap"],
-                    "slots_sp": slots["sp"],
-                    "speedup": slots["sp"] / slots["ap"],
-                    "model_noise_dominated": (mini_batch + M - 1) / mini_batch,
-                    "model_little_noise": mini_batch + M - 1,
-                }
-            )
+    for index in range(0, len(cells), 2):
+        pair = cells[index : index + 2]
+        ap, synchronous = pair
+        alpha = outputs[index][0]
+        lhs = {cell.schedule: output[1] for cell, output in zip(pair, outputs[index : index + 2])}
+        per_update = {cell.schedule: output[2] for cell, output in zip(pair, outputs[index : index + 2])}
+        epsilon = 2 * max(float(values[-1]) for values in lhs.values())
+        reached = {schedule: int(np.argmax(values <= epsilon)) + 1 for schedule, values in lhs.items()}
+        slots = {schedule: reached[schedule] * per_update[schedule] for schedule in lhs}
+        M, B = ap.stages, synchronous.mini_batch
+        rows.append(
+            {
+                "stages": M,
+                "noise": ap.level,
+                "micro_batch_size": SPEEDUP_MICRO_BATCH_SIZES[ap.level],
+                "mini_batch": B,
+                "alpha": alpha,
+                "epsilon": epsilon,
+                "K_ap": reached["ap"],
+                "K_sp": reached["sp"],
+                "slots_per_update_ap": per_update["ap"],
+                "slots_per_update_sp": per_update["sp"],
+                "slots_ap": slots["ap"],
+                "slots_sp": slots["sp"],
+                "speedup": slots["sp"] / slots["ap"],
+                "model_noise_dominated": (B + M - 1) / B,
+                "model_little_noise": B + M - 1,
+            }
+        )
     return {
         "rows": rows,
-        "seeds": seeds,
-        "updates": updates,
+        "seeds": cells[0].seeds if cells else None,
+        "updates": cells[0].updates if cells else None,
         "method": "slots(ε) = K(ε)·(record slots per update); K(ε) the smallest K with mean-over-seeds (1/K)Σ_{k<K}||∇f(W^(k))||² ≤ ε; ε = 2·max(lhs_AP(K), lhs_SP(K)) at the last K",
         "verdict": "none (a reported measurement)",
     }

@@ -186,17 +186,28 @@ def _measured_constants(trace) -> dict:
 
 
 def theorem_task(task: tuple[str, bool, int, tuple[ScheduleRecord, ...]]):
-    """Task: one theorem check of the main job, by theorem id."""
+    """Task: one exact theorem check of the main job (iteration complexity, computation density),
+    by theorem id; a convergence theorem runs here too, in-process (`_theorems` runs those from
+    the driver instead, their runs and regimes being tasks of their own)."""
     from proofs_check import theorems
 
     theorem, quick, seed, records = task
-    if theorem == "sync-convergence":
-        return theorems.check_convergence("sync-convergence", quick=quick, seed=seed)
-    if theorem == "async-convergence":
-        return theorems.check_convergence("async-convergence", quick=quick, seed=seed, speedup=True)
+    if theorem in theorems.CONVERGENCE_IDS:
+        return _convergence(theorem, quick, seed)
     if theorem == "iteration-complexity":
         return theorems.check_iteration_complexity()
     return theorems.check_computation_density(list(records))
+
+
+def _convergence(theorem: str, quick: bool, seed: int, executor: Executor = IN_PROCESS, progress: Progress = _no_progress):
+    """The main job's check of a convergence theorem (async with the speed-up measurement), its
+    training runs, speed-up cells and regime checks run through `executor`."""
+    from proofs_check import theorems
+
+    return theorems.check_convergence(
+        theorem, quick=quick, seed=seed, speedup=theorem == "async-convergence", executor=executor,
+        progress=lambda iterable, total: progress(iterable, total, f"{theorem} runs"),
+    )
 
 
 MAIN_JOB_THEOREMS = ("sync-convergence", "async-convergence", "iteration-complexity", "computation-density")
@@ -204,8 +215,15 @@ MAIN_JOB_THEOREMS = ("sync-convergence", "async-convergence", "iteration-complex
 
 
 def _theorems(quick: bool, seed: int, records: list[ScheduleRecord], progress: Progress, executor: Executor = IN_PROCESS) -> list:
-    tasks = [(theorem, quick, seed, tuple(records) if theorem == "computation-density" else ()) for theorem in MAIN_JOB_THEOREMS]
-    return list(executor.map(theorem_task, tasks, lambda it, n: progress(it, n, "theorems")))
+    """The theorem checks in report order: each convergence theorem from here, its independent
+    pieces through `executor` (a task cannot submit tasks of its own); the exact ones as tasks."""
+    from proofs_check.theorems import CONVERGENCE_IDS
+
+    results = {theorem: _convergence(theorem, quick, seed, executor, progress) for theorem in MAIN_JOB_THEOREMS if theorem in CONVERGENCE_IDS}
+    exact = [theorem for theorem in MAIN_JOB_THEOREMS if theorem not in CONVERGENCE_IDS]
+    tasks = [(theorem, quick, seed, tuple(records) if theorem == "computation-density" else ()) for theorem in exact]
+    results.update(zip(exact, executor.map(theorem_task, tasks, lambda it, n: progress(it, n, "theorems"))))
+    return [results[theorem] for theorem in MAIN_JOB_THEOREMS]
 
 
 def lemma_row(check: ClaimCheck) -> dict:

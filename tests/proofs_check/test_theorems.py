@@ -18,6 +18,7 @@ import pytest
 from numerics import network
 from numerics.activations import TANH
 from numerics.data import initial_weights
+from numerics.devices import AsymmetricLinearDevice
 from numerics.losses import SQUARED
 from numerics.schedules import build_schedule
 from proofs_check import theorems
@@ -276,8 +277,8 @@ def test_false_step_is_violated(monkeypatch):
     """A step with a wrong constant (3 → 0.3 in the second-moment bound) makes the theorem violated."""
     true_sides = theorems._step_sides
 
-    def false_sides(q, arithmetic, constants):
-        sides = true_sides(q, arithmetic, constants)
+    def false_sides(q, arithmetic, constants, device):
+        sides = true_sides(q, arithmetic, constants, device)
         lhs, rhs = sides["convergence/second-moment"]
         sides["convergence/second-moment"] = (lhs, rhs / 10)
         return sides
@@ -296,7 +297,7 @@ def test_near_ties_are_decided_in_mpmath(monkeypatch):
     data = theorems.teacher_student_sphere(setup.dims, setup.samples, 0)
     initial = initial_weights(list(setup.dims), 0, scale=setup.init_scale)
     tau = 8 * max(float(np.max(np.abs(w))) for w in initial)
-    run = theorems._train(setup, "ap", 4, 0.05, tau, 0, initial, data)
+    run = theorems._train(setup, "ap", 4, 0.05, AsymmetricLinearDevice(tau=tau), 0, initial, data)
     x, y = data.inputs, data.targets
     run.gradient = network.gradients(run.versions, x, y, TANH, SQUARED)
     run.loss = network.mean_loss(run.versions, x, y, TANH, SQUARED)
