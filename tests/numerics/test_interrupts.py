@@ -4,7 +4,6 @@ or the new one, even when the process is killed while writing (proofs_check.atom
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -147,26 +146,3 @@ def test_a_signal_ends_a_command_with_one_line(tmp_path, arguments, sent, code, 
     assert stderr.startswith(f"proofs_check {arguments[0]}: interrupted")
     assert _tree(out) == {"report.json": b'{"old": true}'}, "--out untouched"
     assert _leftovers(tmp_path, "results") == []
-
-
-@pytest.mark.slow
-def test_run_killed_while_writing_leaves_out_untouched_or_complete(tmp_path):
-    """A complete `run --quick`, then runs SIGKILLed when their temporary directory appears
-    and a little later: --out holds the file list of a complete run each time."""
-    out = tmp_path / "results"
-    subprocess.run([sys.executable, "-m", "proofs_check", "run", "--quick", "--out", str(out)], env=ENV, cwd=tmp_path, timeout=600, capture_output=True)
-    complete = sorted(_tree(out))
-    assert "report.json" in complete and any(name.startswith("figures/") for name in complete)
-    for delay in (0.0, 0.5):
-        with subprocess.Popen([sys.executable, "-m", "proofs_check", "run", "--quick", "--out", str(out)], env=ENV, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as process:
-            try:
-                deadline = time.monotonic() + 600
-                while not any(name.startswith(".results.partial-") for name in os.listdir(tmp_path)) and process.poll() is None:
-                    assert time.monotonic() < deadline
-                    time.sleep(0.005)
-                time.sleep(delay)
-            finally:
-                process.kill()
-                process.wait(timeout=60)
-        assert sorted(_tree(out)) == complete
-        json.loads((out / "report.json").read_text())
