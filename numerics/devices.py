@@ -127,6 +127,20 @@ class DigitalDevice(_Deterministic):
         np.subtract(weight, step, out=out)
 
 
+def _ald_step_into(weight: Array, gradient: Array, learning_rate: float | Array, tau: float | Array, out: Array, scratch: Array, spare_gradient: bool) -> Array:
+    """out = (W − αg) − ((α/τ)|g|) ⊙ W, MODEL.md §2's ALD step in a fixed order of operations
+    (the term that reads the old W is formed in `scratch` first, so `out` may be `weight`);
+    returns the array holding αg (the gradient's own buffer when `spare_gradient`)."""
+    step = gradient if spare_gradient else np.empty_like(gradient)
+    np.absolute(gradient, out=scratch)
+    np.multiply(learning_rate / tau, scratch, out=scratch)
+    np.multiply(scratch, weight, out=scratch)
+    np.multiply(learning_rate, gradient, out=step)
+    np.subtract(weight, step, out=out)
+    np.subtract(out, scratch, out=out)
+    return step
+
+
 @dataclass(frozen=True)
 class AsymmetricLinearDevice(_Deterministic):
     """Asymmetric linear device (ALD, soft bounds): W⁺ = W − α g − (α/τ)|g| ⊙ W.
@@ -157,13 +171,7 @@ class AsymmetricLinearDevice(_Deterministic):
     ) -> None:
         """out = (W − αg) − ((α/τ)|g|) ⊙ W in the order of `update`; the term that reads the
         old W is formed in `scratch` first, so `out` may be `weight`."""
-        step = gradient if spare_gradient else np.empty_like(gradient)
-        np.absolute(gradient, out=scratch)
-        np.multiply(learning_rate / self.tau, scratch, out=scratch)
-        np.multiply(scratch, weight, out=scratch)
-        np.multiply(learning_rate, gradient, out=step)
-        np.subtract(weight, step, out=out)
-        np.subtract(out, scratch, out=out)
+        _ald_step_into(weight, gradient, learning_rate, self.tau, out, scratch, spare_gradient)
 
 
 @dataclass(frozen=True)
@@ -234,14 +242,8 @@ class SoftBoundsDevice(_Deterministic):
             self.gamma_up * np.maximum(up_base, 0.0) ** self.exponent,
         )
         residual -= np.where(falling, down_base, up_base)
-        step = gradient if spare_gradient else np.empty_like(gradient)
-        np.absolute(gradient, out=scratch)
-        np.multiply(learning_rate / self.tau, scratch, out=scratch)
-        np.multiply(scratch, weight, out=scratch)
-        np.multiply(learning_rate, gradient, out=step)
+        step = _ald_step_into(weight, gradient, learning_rate, self.tau, out, scratch, spare_gradient)
         np.multiply(step, residual, out=residual)
-        np.subtract(weight, step, out=out)
-        np.subtract(out, scratch, out=out)
         np.subtract(out, residual, out=out)
         np.clip(out, -self.tau, self.tau, out=out)
 

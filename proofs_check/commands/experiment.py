@@ -89,6 +89,18 @@ def _write(out: Path, files: dict) -> None:
                 write_text(path, value)
 
 
+def _report(arguments: argparse.Namespace, summary: dict, failed: list[str], print_summary) -> int:
+    """Print the summary (JSON, or the experiment's tables), name every failed check on
+    stderr, and return the exit code: 1 if a check failed, else 0."""
+    if arguments.json:
+        print_json(summary)
+    else:
+        print_summary(summary, arguments.out)
+    if failed:
+        print("FAILED: " + "; ".join(failed), file=sys.stderr)
+    return 1 if failed else 0
+
+
 def run(arguments: argparse.Namespace) -> int:
     check_output_directory(arguments.out)
     if arguments.experiment == "figure4":
@@ -124,13 +136,7 @@ def _figure4(arguments: argparse.Namespace) -> int:
     failed += [f"single/WOP/SP iterates differ at M={m}" for m, same in checks["synchronous_schedules_identical"].items() if not same]
     failed += [] if checks["ap_equals_control_at_one_stage"] else ["AP and the no-delay control differ at M=1"]
     failed += [f"peak in-flight or weight versions differ from the closed forms: {', '.join(checks['memory_mismatches'])}"] if checks["memory_mismatches"] else []
-    if arguments.json:
-        print_json(summary)
-    else:
-        _print_figure4(summary, arguments.out)
-    if failed:
-        print("FAILED: " + "; ".join(failed), file=sys.stderr)
-    return 1 if failed else 0
+    return _report(arguments, summary, failed, _print_figure4)
 
 
 def _fmt(summary: dict, digits: int = 3) -> str:
@@ -200,13 +206,7 @@ def _rates(arguments: argparse.Namespace) -> int:
     checks = summary["checks"]
     failed = [] if checks["measured_below_bound_everywhere"] else ["a measured value exceeds the theorem's right side"]
     failed += [] if checks["hypotheses_hold_everywhere"] else ["a hypothesis of the theorem failed after a run"]
-    if arguments.json:
-        print_json(summary)
-    else:
-        _print_rates(summary, arguments.out)
-    if failed:
-        print("FAILED: " + "; ".join(failed), file=sys.stderr)
-    return 1 if failed else 0
+    return _report(arguments, summary, failed, _print_rates)
 
 
 def _print_rates(summary: dict, out: Path) -> None:
@@ -261,13 +261,7 @@ def _devices(arguments: argparse.Namespace) -> int:
     checks = summary["checks"]
     failed = [] if checks["every_measurement_finite"] and checks["no_error"] else ["a measurement is NaN or infinite"]
     failed += [] if checks["no_violation"] else ["a measured plateau exceeds the theorem's bound where its hypotheses hold"]
-    if arguments.json:
-        print_json(summary)
-    else:
-        _print_devices(summary, arguments.out)
-    if failed:
-        print("FAILED: " + "; ".join(failed), file=sys.stderr)
-    return 1 if failed else 0
+    return _report(arguments, summary, failed, _print_devices)
 
 
 def _print_devices(summary: dict, out: Path) -> None:
