@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from proofs_check.cli import main
+from tests.numerics.test_cli_errors import run_main as _run
 
 ROOT = Path(__file__).resolve().parents[2]
 DEVICES_FILES = ("devices.png", "devices.pdf", "devices.json", "devices.tex")
@@ -180,15 +180,6 @@ def test_devices_table_fits_the_text_width(devices_quick, tmp_path):
     result = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "devices.tex"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout[-2000:]
     assert "Overfull" not in (tmp_path / "devices.log").read_text(errors="replace")
-
-
-def _run(capsys, arguments):
-    try:
-        code = main(arguments)
-    except SystemExit as stop:
-        code = stop.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.mark.parametrize(("arguments", "name"), [(["--seeds", "1"], "--seeds"), (["--seeds", "100"], "--seeds"), (["--seed", "-2"], "--seed")])

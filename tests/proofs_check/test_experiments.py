@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from proofs_check.cli import main
+from tests.numerics.test_cli_errors import run_main as _run
 
 ROOT = Path(__file__).resolve().parents[2]
 FIGURE4_FILES = ("figure4.png", "figure4.pdf", "figure4.json", "figure4_accuracy.tex", "figure4_speed_up.tex", "figure4_gaps.tex", "figure4_schedules.tex")
@@ -313,15 +313,6 @@ BAD = [
     (["experiment", "tables"], ["figure4", "rates", "devices"]),
     (["experiment"], ["figure4"]),
 ]
-
-
-def _run(capsys, arguments):
-    try:
-        code = main(arguments)
-    except SystemExit as stop:
-        code = stop.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.mark.parametrize(("arguments", "names"), BAD)
