@@ -62,7 +62,7 @@ def schedule_grid(record: ScheduleRecord, axes=None) -> Figure:
 
 
 def _schedule_grid(record: ScheduleRecord, axes) -> Figure:
-    width = SINGLE_COLUMN if record.slots <= 24 else DOUBLE_COLUMN
+    width, _ = schedule_grid_inches(record.slots, record.devices)
     if axes is None:
         figure = Figure(figsize=schedule_grid_inches(record.slots, record.devices), layout="constrained")
         axes = figure.add_subplot()
