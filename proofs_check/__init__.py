@@ -12,10 +12,15 @@ objects in your property tests from `proofs_check.strategies`. The manual is doc
 """
 
 from proofs_check._version import __version__
-from proofs_check.api import CheckResult, ReplayResult, TightnessResult, Witness, check_bound, check_theorem, replay, tightness, verify
-from proofs_check.instances import Instance, load_instance
-from proofs_check.library import BOUND_SYMBOLS, Context, FalseVariant, Lemma, UserLemma, get_lemma, register_lemma
-from proofs_check.library import lemma_ids as lemmas  # noqa: F401 (CONTRACT: proofs_check.lemmas())
+
+_PUBLIC = {
+    "proofs_check.api": ("CheckResult", "ReplayResult", "TightnessResult", "Witness", "check_bound", "check_theorem", "replay", "tightness", "verify"),
+    "proofs_check.instances": ("Instance", "load_instance"),
+    "proofs_check.library": ("BOUND_SYMBOLS", "Context", "FalseVariant", "Lemma", "UserLemma", "get_lemma", "register_lemma"),
+}
+"""Where each public name lives; loaded on first use (the command line's entry point imports
+this package before numpy, so that Ctrl-C during the imports is handled: proofs_check._entry)."""
+_HOME = {name: module for module, names in _PUBLIC.items() for name in names}
 
 __all__ = [
     "BOUND_SYMBOLS",
@@ -43,9 +48,19 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    # `proofs_check.strategies` imports hypothesis: load it on first use only.
-    if name == "strategies":
-        import importlib
+    import importlib
 
-        return importlib.import_module("proofs_check.strategies")
-    raise AttributeError(f"module 'proofs_check' has no attribute {name!r}")
+    if name in _HOME:
+        value = getattr(importlib.import_module(_HOME[name]), name)
+    elif name == "lemmas":  # CONTRACT: proofs_check.lemmas()
+        value = importlib.import_module("proofs_check.library").lemma_ids
+    elif name == "strategies":  # imports hypothesis: on first use only
+        value = importlib.import_module("proofs_check.strategies")
+    else:
+        raise AttributeError(f"module 'proofs_check' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,5 +1,5 @@
 import sys
 
-from proofs_check.cli import main
+from proofs_check._entry import main
 
 sys.exit(main())

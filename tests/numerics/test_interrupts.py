@@ -146,3 +146,19 @@ def test_a_signal_ends_a_command_with_one_line(tmp_path, arguments, sent, code, 
     assert stderr.startswith(f"proofs_check {arguments[0]}: interrupted")
     assert _tree(out) == {"report.json": b'{"old": true}'}, "--out untouched"
     assert _leftovers(tmp_path, "results") == []
+
+
+@pytest.mark.parametrize("delay", [0.15, 0.3, 0.6], ids=["early-import", "mid-import", "late-import"])
+@pytest.mark.parametrize(("sent", "code", "name"), [SIGINT, SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_while_the_toolkit_is_imported_is_one_line(tmp_path, delay, sent, code, name):
+    """`python -m proofs_check` signalled before its command starts (numpy, scipy and sympy are
+    still being imported): one line, exit 130 or 143, wherever the signal lands."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "proofs_check", "schedule", "--schedule", "single", "--stages", "60", "--micro-batches", "400"],
+        cwd=tmp_path, env=ENV, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_default_sigint,
+    )
+    time.sleep(delay)
+    process.send_signal(sent)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == code, stderr
+    assert stderr.count("\n") == 1 and "Traceback" not in stderr and name in stderr, stderr

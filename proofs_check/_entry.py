@@ -1,0 +1,36 @@
+"""The command-line entry point, light enough to install the signal handlers before any import.
+
+Importing the toolkit (numpy, scipy, sympy, matplotlib) takes about a second; a Ctrl-C or a
+SIGTERM in that second must end the process like one during a command: one line on stderr,
+exit 130 (SIGINT) or 143 (SIGTERM), no traceback. This module imports only the standard
+library; `proofs_check/__init__.py` loads its public names lazily, so importing this
+module does not import the toolkit either.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+STARTUP_SIGNALS = {signal.SIGINT: ("SIGINT", 130), signal.SIGTERM: ("SIGTERM", 143)}
+"""The signals handled while the toolkit is imported: name and exit code (128 + number)."""
+
+
+def _interrupted_while_starting(signum, frame) -> None:
+    name, code = STARTUP_SIGNALS[signum]
+    sys.stderr.write(f"proofs_check: interrupted by {name} while starting (nothing was written)\n")
+    sys.stderr.flush()
+    os._exit(code)  # no unwinding through a half-finished import
+
+
+def main() -> int:
+    """Install the startup handlers, import the command line, restore Python's SIGINT
+    behaviour (KeyboardInterrupt, which `cli.main` turns into one line) and run it."""
+    for signum in STARTUP_SIGNALS:
+        signal.signal(signum, _interrupted_while_starting)
+    from proofs_check.cli import main as run_command
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    return run_command()
