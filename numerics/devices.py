@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Hashable, Protocol, Sequence
 
 import numpy as np
 
@@ -67,6 +67,38 @@ class Device(LayerRule, Protocol):
     def constants(self, W_max: float) -> DeviceConstants:
         """β, q_max, G_max of MODEL.md §2 on the box |w| ≤ W_max < τ."""
 
+    def replica_family(self) -> Hashable:
+        """Devices with equal families run as replicas of one batched run (`batch_replicas`)."""
+
+    def batch_replicas(self, devices: Sequence["Device"]) -> "Device":
+        """The one device that runs `devices` (all of this family, in replica order) as the
+        replicas of one batched run, each replica exactly as it would run alone."""
+
+
+class _OwnFamily:
+    """Mix-in: a device batches only with itself (the replicas differ in seed alone)."""
+
+    def replica_family(self) -> Hashable:
+        return self
+
+    def batch_replicas(self, devices: Sequence["Device"]) -> "Device":
+        if any(device != self for device in devices):
+            raise ValueError(f"{self.name} runs as replicas only with itself, got {[device_label(d) for d in devices]}")
+        return self
+
+
+class _AsymmetricLinearFamily:
+    """Mix-in of digital SGD and ALD: one batched ALD run with one τ per replica ([R, 1, 1]);
+    digital SGD is ALD with τ = ∞, whose update W − αg − 0·W equals W − αg bit for bit."""
+
+    def replica_family(self) -> Hashable:
+        return AsymmetricLinearDevice
+
+    def batch_replicas(self, devices: Sequence["Device"]) -> "Device":
+        if any(device.replica_family() is not AsymmetricLinearDevice for device in devices):
+            raise ValueError(f"only digital and ald devices batch as ALD replicas, got {[device_label(d) for d in devices]}")
+        return AsymmetricLinearDevice(tau=np.array([device.tau for device in devices], dtype=float).reshape(-1, 1, 1))
+
 
 class _Deterministic:
     """Mix-in of the devices whose update is a function of (W, g, α) alone."""
@@ -100,7 +132,7 @@ def _validate_nonnegative_finite(name: str, value: float) -> None:
 
 
 @dataclass(frozen=True)
-class DigitalDevice(_Deterministic):
+class DigitalDevice(_AsymmetricLinearFamily, _Deterministic):
     """Digital SGD: W⁺ = W − α g. The reference every analog device must reduce to."""
 
     name = "digital"
@@ -142,7 +174,7 @@ def _ald_step_into(weight: Array, gradient: Array, learning_rate: float | Array,
 
 
 @dataclass(frozen=True)
-class AsymmetricLinearDevice(_Deterministic):
+class AsymmetricLinearDevice(_AsymmetricLinearFamily, _Deterministic):
     """Asymmetric linear device (ALD, soft bounds): W⁺ = W − α g − (α/τ)|g| ⊙ W.
 
     Up and down steps shrink linearly as a conductance approaches ±τ, which pulls every
@@ -175,7 +207,7 @@ class AsymmetricLinearDevice(_Deterministic):
 
 
 @dataclass(frozen=True)
-class SoftBoundsDevice(_Deterministic):
+class SoftBoundsDevice(_OwnFamily, _Deterministic):
     """Response-function device (`softbounds`, MODEL.md §2).
 
     A conductance moves up by Δ·q₊(w) for a desired increment Δ = −αg > 0 and down by
@@ -252,7 +284,7 @@ class SoftBoundsDevice(_Deterministic):
 
 
 @dataclass(frozen=True)
-class PulsedDevice:
+class PulsedDevice(_OwnFamily):
     """Pulsed device (`pulsed`, MODEL.md §2): what a crossbar physically does.
 
     Per element the desired increment Δ = −αg becomes n pulses of nominal size dw_min,

@@ -21,7 +21,7 @@ import numpy as np
 from numerics import network
 from numerics.activations import ACTIVATIONS
 from numerics.data import CYCLIC, Dataset, Sampling, initial_weights, teacher_student
-from numerics.devices import AsymmetricLinearDevice, Device, DigitalDevice, device_label, initial_bound
+from numerics.devices import Device, DigitalDevice, device_label, initial_bound
 from numerics.losses import LOSSES
 from numerics.replicas import replica, stack_replicas
 from numerics.schedules import schedule_named
@@ -128,9 +128,8 @@ def replica_groups(settings: list[TraceSetting]) -> list[list[int]]:
     that differ only in device and seed (in order of first appearance)."""
     groups: dict[tuple, list[int]] = {}
     for index, setting in enumerate(settings):
-        # all but device and seed; digital SGD and ALD share a group (ALD with one τ per replica), any other device only runs with itself
-        device = DigitalDevice() if isinstance(setting.device, (DigitalDevice, AsymmetricLinearDevice)) else setting.device
-        key = (dataclasses.replace(setting, device=device, seed=0, saturation=None), setting.saturation)
+        # all but device and seed: the device's replica family decides (Device.replica_family)
+        key = (dataclasses.replace(setting, device=DigitalDevice(), seed=0, saturation=None), setting.device.replica_family(), setting.saturation)
         groups.setdefault(key, []).append(index)
     return list(groups.values())
 
@@ -155,10 +154,7 @@ def simulate_group(group: list[TraceSetting]) -> list[Trace]:
     activation, loss = ACTIVATIONS[first.activation], LOSSES[first.loss]
     tasks = [teacher_student(list(s.dims), s.samples, s.seed, activation, loss) for s in group]
     initial = stack_replicas([s.initial_weights() for s in group])
-    if isinstance(first.device, (DigitalDevice, AsymmetricLinearDevice)):
-        device = AsymmetricLinearDevice(tau=np.array([s.device.tau for s in group]).reshape(-1, 1, 1))
-    else:
-        device = first.device  # the group's one device, bound per replica with each seed
+    device = first.device.batch_replicas([s.device for s in group])  # bound per replica with each seed by the loop
     settings = _training_settings(first, device, tuple(s.seed for s in group))
     data = Dataset(np.stack([t.inputs for t in tasks]), np.stack([t.targets for t in tasks]))
     result = train(initial, data, settings)

@@ -384,3 +384,30 @@ def test_simulate_pulsed_same_seed_same_trace_other_seed_other_trace(tmp_path, c
             traces.append({key: archive[key] for key in archive.files})
     assert all(np.array_equal(traces[0][key], traces[1][key]) for key in traces[0])
     assert not np.array_equal(traces[0]["W1_final"], traces[2]["W1_final"])
+
+
+# ----- replica batching: the device decides which devices share one batched run
+
+
+def test_digital_and_ald_batch_as_one_ald_run_whose_replicas_update_as_alone():
+    devices = [DigitalDevice(), AsymmetricLinearDevice(tau=0.7), AsymmetricLinearDevice(tau=2.5)]
+    assert {device.replica_family() for device in devices} == {AsymmetricLinearDevice}
+    batched = devices[1].batch_replicas(devices)
+    rng = generator(0, "init")
+    weight, gradient = rng.uniform(-0.5, 0.5, (3, 4, 5)), rng.normal(size=(3, 4, 5))
+    together = batched.update(weight, gradient, 0.05)
+    for replica, device in enumerate(devices):
+        assert np.array_equal(together[replica], device.update(weight[replica], gradient[replica], 0.05)), device
+
+
+def test_a_device_outside_the_family_is_refused_not_batched_as_another():
+    softbounds = SoftBoundsDevice(tau=1.0, exponent=2.0)
+    assert softbounds.replica_family() != AsymmetricLinearDevice().replica_family()
+    assert softbounds.batch_replicas([softbounds, SoftBoundsDevice(tau=1.0, exponent=2.0)]) is softbounds
+    with pytest.raises(ValueError, match="only with itself"):
+        softbounds.batch_replicas([softbounds, SoftBoundsDevice(tau=1.0, exponent=3.0)])
+    with pytest.raises(ValueError, match="ALD replicas"):
+        DigitalDevice().batch_replicas([DigitalDevice(), softbounds])
+    pulsed = PulsedDevice(dw_min=0.01)
+    with pytest.raises(ValueError, match="only with itself"):
+        pulsed.batch_replicas([pulsed, PulsedDevice(dw_min=0.02)])
