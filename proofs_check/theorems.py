@@ -606,16 +606,22 @@ def _rows_gradient(points: Sequence[Array], x: Array, y: Array, rows: Array, lay
     if n <= size:
 
         def gathered(values: Array) -> Array:
-            return values.reshape(entries * size, values.shape[-1])[flat_rows]
+            return np.take(values.reshape(entries * size, values.shape[-1]), flat_rows, axis=0)
 
-        return tuple(network.weight_gradient(gathered(d), x[rows] if m == 0 else gathered(a)) for m, (d, a) in enumerate(zip(deltas, layer_inputs)))
+        return tuple(network.weight_gradient(gathered(d), np.take(x, rows, axis=0) if m == 0 else gathered(a)) for m, (d, a) in enumerate(zip(deltas, layer_inputs)))
     counts = np.bincount(flat_rows.ravel(), minlength=entries * size).reshape(lead + (size, 1))
     return tuple(np.swapaxes(d * counts, -1, -2) @ a / n for d, a in zip(deltas, layer_inputs))
 
 
 PASS_ROWS = 1 << 14
-"""Rows (versions × replicas × N) of the per-run full-data pass held at once: small enough for the
+"""Rows (versions × replicas × N) of a run's full-data pass held at once: small enough for the
 temporaries to stay in the cache."""
+
+
+def _version_chunks(versions: int, replicas: int, size: int) -> Iterable[slice]:
+    """Consecutive slices of `versions` versions whose full-data pass over N = `size` rows holds about PASS_ROWS rows."""
+    chunk = max(1, PASS_ROWS // (replicas * size))
+    return (slice(start, min(start + chunk, versions)) for start in range(0, versions, chunk))
 
 
 def _run_full_data(run: "_Run", x: Array, y: Array, micro_batch_size: int) -> tuple[Array, list[Array], Array, list[Array]]:
@@ -628,9 +634,8 @@ def _run_full_data(run: "_Run", x: Array, y: Array, micro_batch_size: int) -> tu
     variance, loss = np.empty((K + 1, replicas)), np.empty((K + 1, replicas))
     gradient = [np.empty_like(v) for v in versions]
     sampled = [np.empty((K,) + v.shape[1:]) for v in versions]
-    chunk = max(1, PASS_ROWS // (replicas * x.shape[-2]))
-    for start in range(0, K + 1, chunk):
-        stop = min(start + chunk, K + 1)
+    for chunk in _version_chunks(K + 1, replicas, x.shape[-2]):
+        start, stop = chunk.start, chunk.stop
         forward_pass, deltas = _per_row_pass([v[start:stop] for v in versions], x, y)
         variance[start:stop], chunk_gradient, loss[start:stop] = _variance_from_pass(forward_pass, deltas, y, micro_batch_size, 2)
         for full, part in zip(gradient, chunk_gradient):
@@ -737,8 +742,8 @@ def _quantities(
     applied: Sequence[Array],
     x: Array,
     y: Array,
-    sample_x: Array,
-    sample_y: Array,
+    sample_x: Array | None,
+    sample_y: Array | None,
     arithmetic: Arithmetic,
     lead: int,
     losses: tuple[Array, Array] | None = None,
@@ -750,7 +755,8 @@ def _quantities(
     grad ∇f(W^{(k)}) (full data), f_k, f_next, step W^{(k+1)} − W^{(k)}, weight W^{(k)},
     applied g̃_k (recorded), sampled ∇f(W^{(k)}; ξ_k) (the update's rows `sample_x`, `sample_y`
     at the reference point), noise n = ∇f(W;ξ) − ∇f(W), bias b = g̃ − ∇f(W;ξ). `losses`,
-    `current_gradient` and `sampled` given (a run's, `_run_full_data`) are used instead of computed.
+    `current_gradient` and `sampled` given (a run's, `_run_full_data`) are used instead of computed
+    (then `sample_x`, `sample_y` may be None).
     """
     activation, loss = arithmetic.activation(TANH), arithmetic.loss(SQUARED)
     if current_gradient is None:
@@ -1950,7 +1956,7 @@ class _SpeedupCell:
             alpha = step_size(device_0.beta, base.pilot_safety * float(hessian_norm(initial, x, y, seed=self.seed)), device_0.q_max)
             setup = dataclasses.replace(base, schedules=(self.schedule,), micro_batch_size=SPEEDUP_MICRO_BATCH_SIZES[self.level], mini_batch=self.mini_batch)
             run = _train(setup, self.schedule, self.updates, alpha, device, self.seed, initial, data)
-            grad_sq = _squared_norm(_flat(network.gradients(run.versions, x, y, TANH, SQUARED), 2))[: self.updates]
+            grad_sq = np.concatenate([_squared_norm(_flat(network.gradients([v[k] for v in run.versions], x, y, TANH, SQUARED), 2)) for k in _version_chunks(self.updates, self.seeds, base.samples)])
             lhs = np.cumsum(np.mean(grad_sq, axis=1)) / np.arange(1, self.updates + 1)
             return alpha, lhs, run.record.slots / self.updates
 
