@@ -497,8 +497,47 @@ def _squared_norm(vectors: Array) -> Array:
     return np.sum(vectors * vectors, axis=-1)
 
 
+def _row_squared_norms(vectors: Array) -> Array:
+    """Σ_j v_j² over a short last axis (a layer's width), added left to right: the order in which
+    np.sum adds fewer than 8 numbers, so the same values as `_squared_norm` there, without numpy's
+    slow reduction over a short contiguous axis (a loop over the columns instead)."""
+    total = vectors[..., 0] * vectors[..., 0]
+    for column in range(1, vectors.shape[-1]):
+        total += vectors[..., column] * vectors[..., column]
+    return total
+
+
+SPECTRAL_BOUND_POWER = 8
+"""p of the upper bound ||W||_2 ≤ ||W||_F·||G^p||_F^(1/2p), G the Gram matrix of W/||W||_F (`_largest_spectral_norm`)."""
+
+
+def _largest_spectral_norm(matrices: Array) -> float:
+    """max over the leading axes of ||W||_2 (the largest singular value): the same number as
+    np.max(np.linalg.norm(matrices, 2, axis=(-2, -1))), with the SVD of few matrices.
+
+    Every matrix gets a cheap upper bound, ||W||_2 = ||W||_F·sqrt(λ_max(G)) ≤ ||W||_F·||G^p||_F^(1/2p)
+    (G the smaller Gram matrix of W/||W||_F, p = SPECTRAL_BOUND_POWER, a relative margin of 1e-9 for
+    rounding); the SVD of the matrix with the largest bound gives a lower bound on the maximum, and
+    only the matrices whose bound reaches it can hold the maximum: their SVDs decide it."""
+    flat = np.asarray(matrices, dtype=float).reshape((-1,) + matrices.shape[-2:])
+    if flat.shape[0] == 0 or not np.all(np.isfinite(flat)):
+        return float(np.max(np.linalg.norm(flat, 2, axis=(-2, -1))))
+    frobenius = np.sqrt(_squared_norm(flat.reshape(flat.shape[0], -1)))
+    scaled = flat / np.where(frobenius > 0, frobenius, 1.0)[:, None, None]
+    transposed = np.swapaxes(scaled, -1, -2)
+    gram = scaled @ transposed if flat.shape[-2] <= flat.shape[-1] else transposed @ scaled
+    power = 1
+    while power < SPECTRAL_BOUND_POWER:
+        gram = gram @ gram
+        power *= 2
+    bound = frobenius * np.sqrt(_squared_norm(gram.reshape(gram.shape[0], -1))) ** (1 / (2 * power)) * (1 + 1e-9)
+    lower = float(np.linalg.norm(flat[int(np.argmax(bound))], 2))
+    candidates = flat[bound >= lower]
+    return max(lower, float(np.max(np.linalg.norm(candidates, 2, axis=(-2, -1))))) if candidates.shape[0] else lower
+
+
 STEP_CHUNK = 400
-"""Updates whose §5 step quantities are evaluated at once (memory: the sampled rows of every replica)."""
+"""Updates whose §5 step quantities are evaluated at once (memory: their flattened vectors, every replica)."""
 POWER_ITERATIONS = 40
 HVP_STEP = 1e-5
 
@@ -523,18 +562,93 @@ def hessian_norm(points: Sequence[Array], x: Array, y: Array, *, iterations: int
     return estimate
 
 
+def _per_row_pass(points: Sequence[Array], x: Array, y: Array) -> tuple[network.ForwardPass, tuple[Array, ...]]:
+    """The forward values and deltas δ_m of every one of the N rows at every point (leading axes kept)."""
+    forward_pass = network.forward(points, x, TANH)
+    return forward_pass, network.backward(forward_pass, y, points, TANH, SQUARED)
+
+
+def _variance_from_pass(forward_pass: network.ForwardPass, deltas: Sequence[Array], y: Array, micro_batch_size: int, lead: int) -> tuple[Array, tuple[Array, ...], Array]:
+    """(σ²(W), ∇f(W), f(W)) from the per-row values of the N rows (`sampling_variance`)."""
+    gradient = network.gradients_from_pass(forward_pass, deltas)
+    per_sample = sum(_row_squared_norms(d) * _row_squared_norms(a) for d, a in zip(deltas, forward_pass.layer_inputs))
+    grad_sq = _squared_norm(_flat(gradient, lead))
+    covariance_trace = np.maximum(np.mean(per_sample, axis=-1) - grad_sq, 0.0)
+    loss = np.mean(SQUARED.value(forward_pass.output, y), axis=-1)
+    return covariance_trace / micro_batch_size, gradient, loss
+
+
 def sampling_variance(points: Sequence[Array], x: Array, y: Array, micro_batch_size: int) -> tuple[Array, Array, Array]:
     """(σ²(W), ∇f(W), f(W)) at every point: σ²(W) = E||∇f(W;ξ) − ∇f(W)||² for a micro-batch of
     b i.i.d. rows = (trace of the per-sample gradient covariance over the N rows)/b, exactly:
     per-sample gradients are rank one, ||δ a^T||_F² = ||δ||²||a||²."""
-    forward_pass = network.forward(points, x, TANH)
-    deltas = network.backward(forward_pass, y, points, TANH, SQUARED)
-    gradient = network.gradients_from_pass(forward_pass, deltas)
-    per_sample = sum(np.sum(d * d, axis=-1) * np.sum(a * a, axis=-1) for d, a in zip(deltas, forward_pass.layer_inputs))
-    grad_sq = _squared_norm(_flat(gradient, len(points[0].shape) - 2))
-    covariance_trace = np.maximum(np.mean(per_sample, axis=-1) - grad_sq, 0.0)
-    loss = np.mean(SQUARED.value(forward_pass.output, y), axis=-1)
-    return covariance_trace / micro_batch_size, gradient, loss
+    forward_pass, deltas = _per_row_pass(points, x, y)
+    return _variance_from_pass(forward_pass, deltas, y, micro_batch_size, len(points[0].shape) - 2)
+
+
+def _rows_gradient(points: Sequence[Array], x: Array, y: Array, rows: Array, layer_inputs: Sequence[Array], deltas: Sequence[Array]) -> tuple[Array, ...]:
+    """∇f(W;ξ) at the points on their rows ξ [..., n] (indices into the N rows), from the layer inputs
+    a_{m−1} and deltas δ_m of all N rows at the points (leading axes those of `rows`; a_0 = x without
+    them): the mean of the rows' rank-one gradients δ_m a_{m−1}^T, without a pass of its own.
+
+    1 < n ≤ N: the rows' values are gathered and averaged as `network.gradients` on the rows averages
+    them: the same numbers (a block of rows is multiplied row by row alike, whichever rows it holds).
+    n > N: each distinct row once, weighted by how often it was drawn, Σ_i c_i δ_i a_i^T / n (the same
+    sum grouped by row, N rows instead of n: equally exact, the last bits may differ). n = 1: the row's
+    own pass (numpy multiplies a single row with its matrix–vector kernel, whose last bits differ from
+    a block's; the simulator did the same, so its numbers are kept)."""
+    size, n = x.shape[-2], rows.shape[-1]
+    if n == 1:
+        return network.gradients(points, x[rows], y[rows], TANH, SQUARED)
+    lead = rows.shape[:-1]
+    entries = math.prod(lead)
+    flat_rows = np.arange(0, entries * size, size).reshape(lead + (1,)) + rows  # into the per-row values, leading axes flattened
+    if n <= size:
+
+        def gathered(values: Array) -> Array:
+            return np.take(values.reshape(entries * size, values.shape[-1]), flat_rows, axis=0)
+
+        return tuple(network.weight_gradient(gathered(d), np.take(x, rows, axis=0) if m == 0 else gathered(a)) for m, (d, a) in enumerate(zip(deltas, layer_inputs)))
+    counts = np.bincount(flat_rows.ravel(), minlength=entries * size).reshape(lead + (size, 1))
+    return tuple(np.swapaxes(d * counts, -1, -2) @ a / n for d, a in zip(deltas, layer_inputs))
+
+
+PASS_ROWS = 1 << 14
+"""Rows (versions × replicas × N) of a run's full-data pass held at once: small enough for the
+temporaries to stay in the cache."""
+
+
+def _version_chunks(versions: int, replicas: int, size: int) -> Iterable[slice]:
+    """Consecutive slices of `versions` versions whose full-data pass over N = `size` rows holds about PASS_ROWS rows."""
+    chunk = max(1, PASS_ROWS // (replicas * size))
+    return (slice(start, min(start + chunk, versions)) for start in range(0, versions, chunk))
+
+
+def _run_full_data(run: "_Run", x: Array, y: Array, micro_batch_size: int) -> tuple[Array, list[Array], Array, list[Array]]:
+    """(σ²(W^{(k)}) [K+1, R], ∇f(W^{(k)}) per layer [K+1, R, ...], f(W^{(k)}) [K+1, R], ∇f(W^{(k)};ξ_k) per
+    layer [K, R, ...]) of a run: one forward and backward pass over the N rows per version, in chunks of
+    versions, yields the variance, the full-data gradient and loss, and the update's sampled gradient
+    (its rows at its reference point W^{(k)}, `_rows_gradient`)."""
+    versions, K = run.versions, run.K
+    replicas = versions[0].shape[1]
+    variance, loss = np.empty((K + 1, replicas)), np.empty((K + 1, replicas))
+    gradient = [np.empty_like(v) for v in versions]
+    sampled = [np.empty((K,) + v.shape[1:]) for v in versions]
+    for chunk in _version_chunks(K + 1, replicas, x.shape[-2]):
+        start, stop = chunk.start, chunk.stop
+        forward_pass, deltas = _per_row_pass([v[start:stop] for v in versions], x, y)
+        variance[start:stop], chunk_gradient, loss[start:stop] = _variance_from_pass(forward_pass, deltas, y, micro_batch_size, 2)
+        for full, part in zip(gradient, chunk_gradient):
+            full[start:stop] = part
+        updates = min(stop, K) - start
+        if updates > 0:
+            inputs = forward_pass.layer_inputs
+            rows_gradient = _rows_gradient(
+                [v[start : start + updates] for v in versions], x, y, run.rows[start : start + updates], [inputs[0]] + [a[:updates] for a in inputs[1:]], [d[:updates] for d in deltas]
+            )
+            for full, part in zip(sampled, rows_gradient):
+                full[start : start + updates] = part
+    return variance, gradient, loss, sampled
 
 
 # ----------------------------------------------------------------------------- one run
@@ -558,7 +672,7 @@ class _Run:
     applied: list[Array]
     """Per layer [K, R, d_m, d_{m−1}]: g̃_k."""
     rows: Array
-    """[K, R, B·b]: the rows ξ_k of each update's micro-batches."""
+    """[K, R, B·b]: the rows ξ_k of each update's micro-batches (indices in the smallest integer type that holds N − 1)."""
     forward_members: Array
     """[B, K, M] versions read by F of each micro-batch of update k."""
     backward_members: Array
@@ -570,6 +684,8 @@ class _Run:
     """∇f(W^{(k)}) per layer, [K+1, R, ...]."""
     variance: Array = field(default=None)
     """σ²(W^{(k)}) per micro-batch, [K+1, R]."""
+    sampled: list[Array] = field(default=None)
+    """∇f(W^{(k)}; ξ_k) per layer, [K, R, ...]: the update's rows at its reference point."""
     replay_difference: float = 0.0
     """max |W^{(k+1)} − U(W^{(k)}, g̃_k, α)| over the run, U the device's own rule (bind/update_into)."""
     power_iteration: float = 0.0
@@ -603,7 +719,9 @@ def _train(setup: ConvergenceSetup, schedule: str, K: int, alpha: float, device:
     layers = len(initial)
     forward_members = np.asarray(forward_read, dtype=np.int64).reshape(K, per_update, layers).transpose(1, 0, 2)
     backward_members = np.asarray(backward_read, dtype=np.int64).reshape(K, per_update, layers).transpose(1, 0, 2)
-    rows = np.stack([np.broadcast_to(r, (replicas, per_update * setup.micro_batch_size)) for r in result.update_rows])
+    rows = np.empty((K, replicas, per_update * setup.micro_batch_size), dtype=np.min_scalar_type(-data.size))  # the smallest integers holding a row index
+    for k, update_rows in enumerate(result.update_rows):
+        rows[k] = update_rows
     return _Run(
         schedule=schedule,
         K=K,
@@ -624,18 +742,21 @@ def _quantities(
     applied: Sequence[Array],
     x: Array,
     y: Array,
-    sample_x: Array,
-    sample_y: Array,
+    sample_x: Array | None,
+    sample_y: Array | None,
     arithmetic: Arithmetic,
     lead: int,
     losses: tuple[Array, Array] | None = None,
     current_gradient: Sequence[Array] | None = None,
+    sampled: Sequence[Array] | None = None,
 ) -> dict[str, Array]:
     """The vectors of the §5 steps for updates W^{(k)} → W^{(k+1)} (leading axes `lead`), in `arithmetic`.
 
     grad ∇f(W^{(k)}) (full data), f_k, f_next, step W^{(k+1)} − W^{(k)}, weight W^{(k)},
     applied g̃_k (recorded), sampled ∇f(W^{(k)}; ξ_k) (the update's rows `sample_x`, `sample_y`
-    at the reference point), noise n = ∇f(W;ξ) − ∇f(W), bias b = g̃ − ∇f(W;ξ).
+    at the reference point), noise n = ∇f(W;ξ) − ∇f(W), bias b = g̃ − ∇f(W;ξ). `losses`,
+    `current_gradient` and `sampled` given (a run's, `_run_full_data`) are used instead of computed
+    (then `sample_x`, `sample_y` may be None).
     """
     activation, loss = arithmetic.activation(TANH), arithmetic.loss(SQUARED)
     if current_gradient is None:
@@ -643,7 +764,8 @@ def _quantities(
     if losses is None:
         losses = (network.mean_loss(current, x, y, activation, loss), network.mean_loss(following, x, y, activation, loss))
     current_loss, following_loss = losses
-    sampled = network.gradients(current, sample_x, sample_y, activation, loss)
+    if sampled is None:
+        sampled = network.gradients(current, sample_x, sample_y, activation, loss)
     grad = _flat(current_gradient, lead)
     applied_flat = _flat(applied, lead)
     sampled_flat = _flat(sampled, lead)
@@ -1185,7 +1307,7 @@ class _TrainingTask:
                 run = _train(ready.setup, schedule, K_max, alpha, ready.device, self.seed, ready.initial, ready.data)
                 _require_finite("weights or applied gradients", [*run.versions, *run.applied], schedule=schedule, K=K_max, alpha=alpha)
                 x, y = ready.data.inputs, ready.data.targets
-                run.variance, run.gradient, run.loss = sampling_variance(run.versions, x, y, ready.setup.micro_batch_size)
+                run.variance, run.gradient, run.loss, run.sampled = _run_full_data(run, x, y, ready.setup.micro_batch_size)
                 _require_finite("full-data gradients, losses or variances", [run.loss, run.variance, *run.gradient], schedule=schedule, alpha=alpha)
                 run.replay_difference = _replay_difference(run, noise_seeds(self.seed, ready.setup.seeds))
                 run.power_iteration = float(np.max(hessian_norm([v[_reference_points(ready.setup)] for v in run.versions], x, y, seed=self.seed)))
@@ -1203,14 +1325,18 @@ def _reference_points(setup: ConvergenceSetup) -> Array:
 
 
 def _descent_lemma_L(run: _Run) -> float:
-    """max over updates of 2(f(W^{(k+1)}) − f(W^{(k)}) − ⟨∇f(W^{(k)}), step⟩)/||step||² (0 where the step is 0)."""
-    grad = _flat(run.gradient, 2)
-    step = _flat([v[1:] - v[:-1] for v in run.versions], 2)
-    excess = run.loss[1:] - run.loss[:-1] - np.sum(grad[:-1] * step, axis=-1)
-    step_sq = _squared_norm(step)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        needed = np.where(step_sq > 0, 2 * excess / step_sq, 0.0)
-    return float(np.max(needed))
+    """max over updates of 2(f(W^{(k+1)}) − f(W^{(k)}) − ⟨∇f(W^{(k)}), step⟩)/||step||² (0 where the step is 0),
+    in chunks of STEP_CHUNK updates (NaN if any is NaN)."""
+    largest = []
+    for start in range(0, run.K, STEP_CHUNK):
+        k = slice(start, min(start + STEP_CHUNK, run.K))
+        grad = _flat([g[k] for g in run.gradient], 2)
+        step = _flat([v[1:][k] - v[:-1][k] for v in run.versions], 2)
+        excess = run.loss[1:][k] - run.loss[:-1][k] - np.sum(grad * step, axis=-1)
+        step_sq = _squared_norm(step)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            largest.append(np.max(np.where(step_sq > 0, 2 * excess / step_sq, 0.0)))
+    return float(np.max(largest))
 
 
 def _replay_difference(run: _Run, seeds: Sequence[int]) -> float:
@@ -1353,7 +1479,7 @@ def _check_convergence(prepared: _Prepared, runs: list, theorem: C.Theorem, seed
     W_max = max(_max_abs(run.versions) for run in runs)
     device_constants = device.constants(W_max)
     beta, q_max, G_max = (float(v) for v in device_constants)
-    omega = np.array([max(float(np.max(np.linalg.norm(run.versions[m], 2, axis=(-2, -1)))) for run in runs) for m in range(layers)])
+    omega = np.array([max(_largest_spectral_norm(run.versions[m]) for run in runs) for m in range(layers)])
     L_cert, G_bound, Gamma = smoothness(omega, X, Y)
     sigma2 = max(float(np.max(run.variance)) for run in runs)
     applied_norms = np.array([max(float(np.max(np.linalg.norm(run.applied[m], axis=(-2, -1)))) for run in runs) for m in range(layers)])
@@ -1379,19 +1505,21 @@ def _check_convergence(prepared: _Prepared, runs: list, theorem: C.Theorem, seed
     constants = {"L": L_cert, "tau": tau, "W_max": W_max, "alpha_c_D": 0.0 if synchronous else alpha * c_D_cert, "beta": beta, "q_max": q_max, "G_max": G_max}
     noise_differences: list[Array] = []
     bias_max = 0.0
+    grad_sq_chunks: list[Array] = []
     per_seed_by_schedule: dict[str, Array] = {}
     for run in runs:
         current = [layer[:-1] for layer in run.versions]
         following = [layer[1:] for layer in run.versions]
-        for start in range(0, run.K, STEP_CHUNK):  # chunks of updates: the sampled rows of a long run do not fit at once
+        for start in range(0, run.K, STEP_CHUNK):  # chunks of updates: the flattened vectors of a long run do not fit at once
             k = slice(start, min(start + STEP_CHUNK, run.K))
-            q = _quantities([v[k] for v in current], [v[k] for v in following], [a[k] for a in run.applied], x, y, x[run.rows[k]], y[run.rows[k]], FLOAT64, 2, (run.loss[:-1][k], run.loss[1:][k]), [g[:-1][k] for g in run.gradient])
+            q = _quantities([v[k] for v in current], [v[k] for v in following], [a[k] for a in run.applied], x, y, None, None, FLOAT64, 2, (run.loss[:-1][k], run.loss[1:][k]), [g[:-1][k] for g in run.gradient], [s[k] for s in run.sampled])
             _require_finite("step quantities", q.values(), schedule=run.schedule, alpha=alpha)
             _judge_steps(run, q, constants, tallies, _recompute_entries(run, x, y, constants, start), start)
             noise_differences.append((_squared_norm(q["noise"]) - run.variance[:-1][k] / B).ravel())
             bias_max = max(bias_max, float(np.max(np.sqrt(_squared_norm(q["bias"])))))
-        grad_sq = _squared_norm(_flat(run.gradient, 2))[:K_max]
-        cumulative = np.cumsum(grad_sq, axis=0)
+            grad_sq_chunks.append(_squared_norm(q["grad"]))
+        cumulative = np.cumsum(np.concatenate(grad_sq_chunks), axis=0)  # ||∇f(W^{(k)})||², k < K_max
+        grad_sq_chunks.clear()
         per_seed_by_schedule[run.schedule] = np.stack([cumulative[K - 1] / K for K in sweep])  # [len(sweep), R]
         run.versions = run.applied = None  # release memory
     c_D_cal = bias_max / alpha
@@ -1828,7 +1956,7 @@ class _SpeedupCell:
             alpha = step_size(device_0.beta, base.pilot_safety * float(hessian_norm(initial, x, y, seed=self.seed)), device_0.q_max)
             setup = dataclasses.replace(base, schedules=(self.schedule,), micro_batch_size=SPEEDUP_MICRO_BATCH_SIZES[self.level], mini_batch=self.mini_batch)
             run = _train(setup, self.schedule, self.updates, alpha, device, self.seed, initial, data)
-            grad_sq = _squared_norm(_flat(network.gradients(run.versions, x, y, TANH, SQUARED), 2))[: self.updates]
+            grad_sq = np.concatenate([_squared_norm(_flat(network.gradients([v[k] for v in run.versions], x, y, TANH, SQUARED), 2)) for k in _version_chunks(self.updates, self.seeds, base.samples)])
             lhs = np.cumsum(np.mean(grad_sq, axis=1)) / np.arange(1, self.updates + 1)
             return alpha, lhs, run.record.slots / self.updates
 

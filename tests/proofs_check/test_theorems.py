@@ -329,6 +329,71 @@ def test_exact_sampling_variance_matches_per_sample_gradients():
     assert math.isclose(float(variance), float(np.mean(np.sum((per_sample - mean) ** 2, axis=1))) / 8, rel_tol=1e-9)
 
 
+def _small_run(theorem_id: str, micro_batch_size: int, mini_batch: int, updates: int = 6):
+    """A short run of the quick setup (2 replicas) with the given b and B, its data and prepared step size."""
+    setup = dataclasses.replace(theorems.convergence_setup(theorem_id, True), seeds=2, micro_batch_size=micro_batch_size, mini_batch=mini_batch)
+    data = theorems.teacher_student_sphere(setup.dims, setup.samples, 0)
+    initial = initial_weights(list(setup.dims), 0, scale=setup.init_scale)
+    tau = 8 * max(float(np.max(np.abs(w))) for w in initial)
+    return theorems._train(setup, setup.primary, updates, 0.05, AsymmetricLinearDevice(tau=tau), 0, initial, data), data
+
+
+@pytest.mark.parametrize(("theorem_id", "micro_batch_size", "mini_batch"), [("async-convergence", 1, 1), ("async-convergence", 8, 1), ("sync-convergence", 8, 4), ("sync-convergence", 40, 4)])
+def test_one_full_data_pass_gives_variance_gradient_loss_and_sampled_gradient(theorem_id, micro_batch_size, mini_batch, monkeypatch):
+    """The run's single pass over the N rows (in chunks of versions: 3 here) gives what sampling_variance gives at
+    every version, and ∇f(W^(k); ξ_k) equal to the gradient on the update's rows: one row, a gathered block
+    (n ≤ N), and rows counted by multiplicity (n = 160 > N = 64)."""
+    run, data = _small_run(theorem_id, micro_batch_size, mini_batch)
+    monkeypatch.setattr(theorems, "PASS_ROWS", 3 * 2 * data.size)
+    x, y = data.inputs, data.targets
+    variance, gradient, loss, sampled = theorems._run_full_data(run, x, y, micro_batch_size)
+    expected = theorems.sampling_variance(run.versions, x, y, micro_batch_size)
+    assert np.array_equal(variance, expected[0]) and np.array_equal(loss, expected[2])
+    assert all(np.array_equal(a, b) for a, b in zip(gradient, expected[1]))
+    direct = network.gradients([v[:-1] for v in run.versions], x[run.rows], y[run.rows], TANH, SQUARED)
+    assert run.rows.shape[-1] == micro_batch_size * mini_batch
+    for layer, reference in zip(sampled, direct):
+        assert layer.shape == reference.shape
+        assert np.allclose(layer, reference, rtol=1e-13, atol=1e-16)
+    assert not np.allclose(sampled[0][1:], direct[0][:-1], rtol=1e-6)  # the rows and versions matter
+
+
+def test_largest_spectral_norm_is_the_svd_maximum():
+    """The pruned maximum equals the plain one, also when the largest spectral norm is not in the matrix of
+    largest Frobenius norm (diag(1, 0) against diag(0.8, 0.8)), with zero matrices, and on stacked weights;
+    a NaN fails as the plain SVD does."""
+    rng = np.random.default_rng(5)
+    for shape in ((50, 6, 4), (7, 3, 6), (40, 2, 2), (30, 1, 2), (9, 4, 3, 3)):
+        matrices = rng.standard_normal(shape) * rng.uniform(0.5, 2.0, shape[:-2] + (1, 1))
+        assert theorems._largest_spectral_norm(matrices) == float(np.max(np.linalg.norm(matrices, 2, axis=(-2, -1))))
+    tricky = np.array([np.diag([0.8, 0.8]), np.diag([1.0, 0.0]), np.zeros((2, 2))])
+    assert theorems._largest_spectral_norm(tricky) == 1.0
+    assert theorems._largest_spectral_norm(np.zeros((3, 2, 2))) == 0.0
+    with pytest.raises(np.linalg.LinAlgError):  # as the plain SVD: the regime's check reports it as an error
+        theorems._largest_spectral_norm(np.array([np.eye(2), np.full((2, 2), np.nan)]))
+
+
+def test_row_squared_norms_add_like_numpy():
+    """Left-to-right sums of squares over a short axis: the numbers of np.sum below 8 entries, close above."""
+    rng = np.random.default_rng(6)
+    for width in range(1, 12):
+        vectors = rng.standard_normal((5, 7, width))
+        if width < 8:
+            assert np.array_equal(theorems._row_squared_norms(vectors), theorems._squared_norm(vectors))
+        assert np.allclose(theorems._row_squared_norms(vectors), theorems._squared_norm(vectors), rtol=1e-14)
+
+
+def test_a_wrong_sampled_gradient_violates_the_gradient_delay_step(monkeypatch):
+    """The steps read the sampled gradients of the run's full-data pass: shifted by 1e-6, a synchronous
+    run's delay bias b_k is no longer 0 and the gradient-delay step is violated."""
+    setup = dataclasses.replace(theorems.convergence_setup("sync-convergence", True), seeds=2, updates=(25, 50), schedules=("sp",))
+    assert theorems.check_convergence("sync-convergence", quick=True, seed=0, setup=setup).details["steps"]["gradient-delay"]["status"] == "holds"
+    true_rows_gradient = theorems._rows_gradient
+    monkeypatch.setattr(theorems, "_rows_gradient", lambda *args: tuple(g + 1e-6 for g in true_rows_gradient(*args)))
+    step = theorems.check_convergence("sync-convergence", quick=True, seed=0, setup=setup).details["steps"]["gradient-delay"]
+    assert step["status"] == "violated" and step["violations"] == step["samples"] == 100
+
+
 def test_progress_wraps_the_runs():
     calls = []
 
