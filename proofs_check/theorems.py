@@ -234,6 +234,10 @@ class ConvergenceSetup:
     units: float = 1.0
     """A change of units: inputs ÷ units, the first and last layers' weights (teacher, student) and the targets × units.
     For M = 2 every term of the theorem scales by units², so a right side that is not invariant is exposed."""
+    input_scale: float = 1.0
+    """Inputs × input_scale and the first layer's weights (teacher, student) ÷ input_scale: the network computes the
+    same function, but the curvature along the first layer (the most delayed under `ap`) is input_scale² larger, so it
+    holds the largest Hessian eigenvalue and the step size α ≤ β/(6Lq_max²) acts on it at full strength."""
     dominant_term: str | None = None
     """A term name of theory.convergence.TERM_NAMES that must be at least DOMINANT_SHARE of the calibrated right
     side at the largest K, else the regime is uninformative (its purpose); None: not required."""
@@ -303,7 +307,7 @@ def convergence_regimes(theorem_id: str, quick: bool) -> tuple[ConvergenceSetup,
     headline = convergence_setup(theorem_id, quick)
     primary = headline.primary
     saturation = ConvergenceSetup(
-        theorem_id, (primary,), (4, 6, 3), 64, 256 if primary == "sp" else 512, 4 if primary == "sp" else 1, 4, SATURATION_SWEEP,
+        theorem_id, (primary,), (2, 3), 64, 256 if primary == "sp" else 512, 4 if primary == "sp" else 1, 4, SATURATION_SWEEP,
         tau_factor=1 / (0.9 * 0.95), saturation_margin=0.96 / (0.95 * 0.9), pilot_safety=1.1,
         min_fall=3.0, max_floor_fraction=None, max_beta=0.1, judge_rate=False,
         name="saturation", teacher="signs", start="teacher", start_fraction=0.9, targets=("beta-dropped",),
@@ -415,22 +419,25 @@ def _signs(rng: np.random.Generator, shape: tuple[int, int], independent: bool) 
             return matrix
 
 
-def _in_units(weights: Sequence[Array], units: float) -> tuple[Array, ...]:
-    """The first and the last layer × units (the network's function, with inputs ÷ units, is its output × units)."""
+def _in_units(weights: Sequence[Array], units: float, input_scale: float = 1.0) -> tuple[Array, ...]:
+    """The first and the last layer × units (the network's function, with inputs ÷ units, is its output × units);
+    then the first layer ÷ input_scale (with inputs × input_scale the function is unchanged)."""
     last = len(weights) - 1
-    return tuple(w * units if m in (0, last) else w for m, w in enumerate(weights))
+    scaled = [w * units if m in (0, last) else w for m, w in enumerate(weights)]
+    scaled[0] = scaled[0] / input_scale
+    return tuple(scaled)
 
 
 def convergence_problem(setup: ConvergenceSetup, seed: int) -> tuple[Dataset, tuple[Array, ...], float]:
     """(data, W_0, f_lower) of a regime: the teacher–student task on the sphere (radius 1/units), with
     paired label noise when setup.label_noise > 0, and f_lower ≤ f* (0, or ½ mean ||e||² with label noise)."""
-    if setup.label_noise == 0.0 and setup.teacher == "gaussian" and setup.units == 1.0:
+    if setup.label_noise == 0.0 and setup.teacher == "gaussian" and setup.units == 1.0 and setup.input_scale == 1.0:
         data, teacher = teacher_student_sphere(setup.dims, setup.samples, seed), None
     else:
         distinct = setup.samples // 2 if setup.label_noise > 0 else setup.samples
         inputs = generator(seed, "data").standard_normal((distinct, setup.dims[0]))
-        inputs /= np.linalg.norm(inputs, axis=-1, keepdims=True) * setup.units
-        teacher = _in_units(_teacher_weights(setup, seed), setup.units)
+        inputs *= setup.input_scale / (np.linalg.norm(inputs, axis=-1, keepdims=True) * setup.units)
+        teacher = _in_units(_teacher_weights(setup, seed), setup.units, setup.input_scale)
         outputs = network.forward(teacher, inputs, TANH).output
         if setup.label_noise > 0:
             error = np.full(outputs.shape, setup.label_noise * setup.units)
@@ -439,9 +446,9 @@ def convergence_problem(setup: ConvergenceSetup, seed: int) -> tuple[Dataset, tu
             data = Dataset(inputs, outputs)
     f_lower = float(np.mean(np.sum((data.targets[: setup.samples // 2] - data.targets[setup.samples // 2 :]) ** 2, axis=-1)) / 8) if setup.label_noise > 0 else 0.0
     if setup.start == "random":
-        initial = _in_units(initial_weights(list(setup.dims), seed, scale=setup.init_scale), setup.units)
+        initial = _in_units(initial_weights(list(setup.dims), seed, scale=setup.init_scale), setup.units, setup.input_scale)
     elif setup.start == "teacher":
-        teacher = teacher if teacher is not None else _in_units(_teacher_weights(setup, seed), setup.units)
+        teacher = teacher if teacher is not None else _in_units(_teacher_weights(setup, seed), setup.units, setup.input_scale)
         initial = tuple(setup.start_fraction * w for w in teacher)
     else:
         raise ValueError(f"unknown start {setup.start!r}; allowed: random, teacher")
