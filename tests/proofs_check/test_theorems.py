@@ -220,6 +220,18 @@ def test_uninformative_regime_is_an_error():
     assert result.details["reason"].startswith("uninformative:")
 
 
+def test_noise_step_tolerance_is_model_md_relative_tolerance():
+    """E||n||² = σ²/B: a zero-width interval moved off 0 by rounding (1e-17 of σ²/B) holds; a bias of 1e-6 of σ²/B, or a
+    real one, is violated; NaN is an error."""
+    expected = 7e10
+    rounding = np.full(1000, -1.6e-6)  # every ||n_k||² equals σ²/B up to the last bits
+    assert theorems._noise_step(rounding, expected)["status"] == "holds"
+    assert theorems._noise_step(np.full(1000, 1e-6 * expected), expected)["status"] == "violated"
+    biased = np.random.default_rng(0).normal(0.1 * expected, 0.01 * expected, 1000)
+    assert theorems._noise_step(biased, expected)["status"] == "violated"
+    assert theorems._noise_step(np.array([0.0, np.nan]), expected)["status"] == "error"
+
+
 def test_rate_outside_the_band_is_violated():
     K = (25, 50, 100, 200, 400, 800, 1600)
     rng = np.random.default_rng(0)
