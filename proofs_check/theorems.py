@@ -281,7 +281,7 @@ def convergence_setup(theorem_id: str, quick: bool) -> ConvergenceSetup:
 
 
 QUICK_REGIMES = ("headline",)
-"""The regimes `--quick` runs (the others cost minutes: their sweeps reach 12,800 and 25,600 updates)."""
+"""The regimes `--quick` runs (the others are built for one term each; their sweeps reach 12,800 updates)."""
 SATURATION_SWEEP = (200, 400, 800, 1600, 3200, 6400, 12800)
 FLOOR_SWEEP = (100, 200, 400, 800, 1600, 3200, 6400)
 DELAY_SWEEP = (25, 50, 100, 200, 400, 800, 1600)
@@ -318,8 +318,8 @@ def convergence_regimes(theorem_id: str, quick: bool) -> tuple[ConvergenceSetup,
       x_{k+1} = x_k − αλ x_{k−D}, overshoots and rings when αλ nears 2 sin(π/(2(2D+1))) (0.09 at D = 17):
       the run spends gradient norm without descending, so the left side exceeds the descent and noise terms
       and only the delay term (hundreds of times the left side) keeps the bound above it; `delay-dropped` is
-      refuted (lhs/rhs 1.1–2.2 over seeds 0–5). With M = 6 the same variant stays at lhs/rhs ≤ 0.24 whatever
-      the design: the descent term 4Δ_0/(αβK) is about 4× what an undelayed run spends.
+      refuted (lhs/rhs 1.1–2.2 over seeds 0–5). With M = 6 the same variant stayed at lhs/rhs ≤ 0.24 in every
+      design tried: the descent term 4Δ_0/(αβK) is about 4× what an undelayed run spends.
     """
     headline = convergence_setup(theorem_id, quick)
     primary = headline.primary
