@@ -54,9 +54,11 @@ exactly their throughput speed-ups, and only AP's can differ from its throughput
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -65,7 +67,7 @@ from numerics.activations import TANH
 from numerics.devices import AsymmetricLinearDevice, make_device
 from numerics.losses import CROSS_ENTROPY
 from numerics.replicas import seeded_initial_weights
-from numerics.schedules import SCHEDULES, ScheduleRecord, schedule_named
+from numerics.schedules import SCHEDULES, ScheduleRecord, build_schedule, schedule_named
 from numerics.training import TrainingSettings, compiled_schedule
 from proofs_check import latex
 from proofs_check.experiments import digits
@@ -161,6 +163,25 @@ def figure4_config(quick: bool, seeds: int | None = None, seed: int = 0) -> Figu
 # ----------------------------------------------------------------------------- runs
 
 
+@dataclass(frozen=True)
+class _ScheduleMeasurements:
+    """What the throughput and memory rows take from a scheduler's record: a cell returns
+    these few numbers instead of the record, so every record is built once."""
+
+    slots: int
+    """Slots of the whole run."""
+    micro_batches: int
+    """J."""
+    density: float
+    """Busy device-slots / (devices × slots)."""
+    memory: dict
+    """`schedule_memory` of the record."""
+
+
+def _measure(record: ScheduleRecord, dims: list[int], micro_batch_size: int) -> _ScheduleMeasurements:
+    return _ScheduleMeasurements(record.slots, record.micro_batches, record.density, schedule_memory(record, dims, micro_batch_size))
+
+
 @dataclass
 class _Run:
     stages: int
@@ -171,13 +192,46 @@ class _Run:
     """[checkpoints, 2S]: mean test cross-entropy at each checkpoint."""
     slots: Array
     """[checkpoints]: slots elapsed when the checkpoint's reference point is complete."""
-    record_slots: int
-    micro_batches: int
+    measurements: _ScheduleMeasurements
+    """The record's slots, density and memory (meaningful for the schedules, not the control)."""
     final_weights: tuple[Array, ...]
     max_abs_weight: Array
 
 
-def _train(config: Figure4Config, stages: int, schedule: str, split: digits.DigitsSplit, data, seeds: tuple[int, ...], checkpoint_micro_batches: Array) -> _Run:
+class _TestEvaluations:
+    """`digits.evaluate` on the test split, remembered by a SHA-256 digest of the weights.
+
+    Single, WOP, SP and 1F1B reach bit-identical reference points (so do AP and the control
+    at M = 1), and a process runs the cells of one M one after another: each distinct point
+    is evaluated once. A remembered result is the one `digits.evaluate` gives for the same
+    bytes, so no number depends on whether it was remembered."""
+
+    def __init__(self, split: digits.DigitsSplit, capacity: int) -> None:
+        self.split = split
+        self.capacity = capacity
+        """Results kept (the least recently used is forgotten first)."""
+        self.results: OrderedDict[bytes, tuple[Array, Array]] = OrderedDict()
+
+    def __call__(self, weights: Sequence[Array]) -> tuple[Array, Array]:
+        """(accuracy, mean cross-entropy) per replica, read-only arrays."""
+        digest = hashlib.sha256()
+        for weight in weights:
+            digest.update(repr(weight.shape).encode())
+            digest.update(np.ascontiguousarray(weight, dtype=float).data)
+        key = digest.digest()
+        if key in self.results:
+            self.results.move_to_end(key)
+            return self.results[key]
+        result = digits.evaluate(weights, self.split.test_inputs, self.split.test_labels)
+        for array in result:
+            array.setflags(write=False)
+        self.results[key] = result
+        if len(self.results) > self.capacity:
+            self.results.popitem(last=False)
+        return result
+
+
+def _train(config: Figure4Config, stages: int, schedule: str, data, seeds: tuple[int, ...], checkpoint_micro_batches: Array, evaluate: _TestEvaluations) -> _Run:
     S = len(seeds)
     dims = digits.mlp_dims(stages, config.width)
     initial = seeded_initial_weights(dims, seeds, scale=config.init_scale, bound=config.tau / 2)
@@ -197,6 +251,7 @@ def _train(config: Figure4Config, stages: int, schedule: str, split: digits.Digi
         micro_batch_size=config.micro_batch_size,
         mini_batch=per_update,
         seeds=tuple(range(2 * S)),
+        reference_losses=False,  # the experiment reads the test split's accuracy and loss instead
     )
     points = checkpoint_micro_batches // per_update
     index = {int(k): i for i, k in enumerate(points)}
@@ -204,12 +259,13 @@ def _train(config: Figure4Config, stages: int, schedule: str, split: digits.Digi
     test_loss = np.full((len(points), 2 * S), np.nan)
 
     def on_point(k: int, weights) -> None:
-        accuracy[index[k]], test_loss[index[k]] = digits.evaluate(weights, split.test_inputs, split.test_labels)
+        accuracy[index[k]], test_loss[index[k]] = evaluate(weights)
 
     result = observed_train(initial, data, settings, points, on_point)
     record, _ = compiled_schedule(schedule_name, stages, micro_batches, per_update)
     slots = completion_slots(record)[points]
-    return _Run(stages, schedule, accuracy, test_loss, slots, record.slots, micro_batches, result.final_weights, np.asarray(result.max_abs_weight))
+    measurements = _measure(record, dims, config.micro_batch_size)
+    return _Run(stages, schedule, accuracy, test_loss, slots, measurements, result.final_weights, np.asarray(result.max_abs_weight))
 
 
 def _first_reach(accuracy: Array, axis_values: Array, target: float) -> Array:
@@ -236,21 +292,26 @@ def _checkpoints(config: Figure4Config, per_epoch: int) -> Array:
 
 @lru_cache(maxsize=1)
 def _training_data(config: Figure4Config):
-    """(split, replicated epoch stream, replica seeds, checkpoints) of the configuration:
-    computed once per process (a worker's cells share it); every cell only reads it."""
+    """(split, replicated epoch stream, replica seeds, checkpoints, test evaluations) of the
+    configuration: computed once per process (a worker's cells share it); every cell only
+    reads it (and the evaluations remember what they computed)."""
     split = digits.digits_split(config.seed)
     per_epoch = digits.micro_batches_per_epoch(split.train_size, config.micro_batch_size, config.mini_batch)
     seeds = tuple(config.seed + r for r in range(config.seeds))
     inputs, labels = digits.epoch_stream(split, seeds, config.epochs, per_epoch * config.micro_batch_size)
-    return split, digits.replicated(inputs, labels, 2), seeds, _checkpoints(config, per_epoch)
+    checkpoints = _checkpoints(config, per_epoch)
+    # Enough for the checkpoints of the cells between two that share their points (SP after
+    # single and WOP, the control after AP, PipeDream and 2BW).
+    evaluations = _TestEvaluations(split, capacity=4 * len(checkpoints))
+    return split, digits.replicated(inputs, labels, 2), seeds, checkpoints, evaluations
 
 
 def figure4_cell_task(task: tuple[Figure4Config, int, str]) -> _Run:
     """Task (`proofs_check.executor`): one (M, schedule) cell, both devices and every seed as
     replicas of one run; a function of the configuration and the cell alone."""
     config, stages, schedule = task
-    split, data, seeds, checkpoint_micro_batches = _training_data(config)
-    return _train(config, stages, schedule, split, data, seeds, checkpoint_micro_batches)
+    _, data, seeds, checkpoint_micro_batches, evaluations = _training_data(config)
+    return _train(config, stages, schedule, data, seeds, checkpoint_micro_batches, evaluations)
 
 
 def schedule_memory(record: ScheduleRecord, dims: list[int], micro_batch_size: int, closed_form_schedule: str | None = None) -> dict:
@@ -361,13 +422,20 @@ def run_figure4(config: Figure4Config, progress: Progress | None = None, executo
                 }
             )
 
+    def measurements(stages: int, schedule: str) -> _ScheduleMeasurements:
+        """From the cell's run, or from a record built here when the cell was not trained."""
+        if (stages, schedule) in runs:
+            return runs[stages, schedule].measurements
+        record = build_schedule(schedule, stages, total, config.micro_batches_per_update(schedule))
+        return _measure(record, digits.mlp_dims(stages, config.width), b)
+
     throughput = []
     memory = []
     for stages in config.stages:
-        single, _ = compiled_schedule("single", stages, total, config.micro_batches_per_update("single"))
+        single = measurements(stages, "single")
         for schedule in SCHEDULE_NAMES:
-            record, _ = compiled_schedule(schedule, stages, total, config.micro_batches_per_update(schedule))
-            memory.append(schedule_memory(record, digits.mlp_dims(stages, config.width), b))
+            record = measurements(stages, schedule)
+            memory.append(record.memory)
             measured = (single.slots / single.micro_batches) / (record.slots / record.micro_batches)
             asymptotic, finite = _closed_form_speed_up(schedule, stages, B, record.micro_batches)
             throughput.append(
