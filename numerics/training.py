@@ -300,7 +300,7 @@ def train(
                     np.multiply(delta, passed_down[index].pop(j), out=delta)
                 else:
                     delta = activation.derivative(pre_activations[index].pop(j)) * passed_down[index].pop(j)
-                gradient = np.matmul(np.swapaxes(delta, -1, -2), layer_inputs[index].pop(j), out=buffer(index))
+                gradient = np.matmul(delta.swapaxes(-1, -2), layer_inputs[index].pop(j), out=buffer(index))
                 _divide(gradient, b)
                 if noise is not None:
                     np.add(gradient, noise.draw(j, index), out=gradient)
@@ -316,7 +316,7 @@ def train(
                     else:
                         a = activation.function(pre_activations[index - 1][j])
                 layer_inputs[index][j] = a
-                pre_activations[index][j] = a @ np.swapaxes(weight, -1, -2)
+                pre_activations[index][j] = a @ weight.swapaxes(-1, -2)
         for index, version in released:
             old = older_versions[index].pop(version)
             if version not in pending_versions[index]:

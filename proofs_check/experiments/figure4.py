@@ -53,9 +53,12 @@ exactly their throughput speed-ups, and only AP's can differ from its throughput
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import hashlib
+import threading
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, Iterable, Sequence
@@ -204,13 +207,15 @@ class _TestEvaluations:
     Single, WOP, SP and 1F1B reach bit-identical reference points (so do AP and the control
     at M = 1), and a process runs the cells of one M one after another: each distinct point
     is evaluated once. A remembered result is the one `digits.evaluate` gives for the same
-    bytes, so no number depends on whether it was remembered."""
+    bytes, so no number depends on whether it was remembered. Safe to call from several
+    threads (a Dask worker may run cells side by side)."""
 
     def __init__(self, split: digits.DigitsSplit, capacity: int) -> None:
         self.split = split
         self.capacity = capacity
         """Results kept (the least recently used is forgotten first)."""
         self.results: OrderedDict[bytes, tuple[Array, Array]] = OrderedDict()
+        self.lock = threading.Lock()
 
     def __call__(self, weights: Sequence[Array]) -> tuple[Array, Array]:
         """(accuracy, mean cross-entropy) per replica, read-only arrays."""
@@ -219,15 +224,17 @@ class _TestEvaluations:
             digest.update(repr(weight.shape).encode())
             digest.update(np.ascontiguousarray(weight, dtype=float).data)
         key = digest.digest()
-        if key in self.results:
-            self.results.move_to_end(key)
-            return self.results[key]
+        with self.lock:
+            if key in self.results:
+                self.results.move_to_end(key)
+                return self.results[key]
         result = digits.evaluate(weights, self.split.test_inputs, self.split.test_labels)
         for array in result:
             array.setflags(write=False)
-        self.results[key] = result
-        if len(self.results) > self.capacity:
-            self.results.popitem(last=False)
+        with self.lock:
+            self.results[key] = result
+            if len(self.results) > self.capacity:
+                self.results.popitem(last=False)
         return result
 
 
@@ -258,10 +265,17 @@ def _train(config: Figure4Config, stages: int, schedule: str, data, seeds: tuple
     accuracy = np.full((len(points), 2 * S), np.nan)
     test_loss = np.full((len(points), 2 * S), np.nan)
 
-    def on_point(k: int, weights) -> None:
-        accuracy[index[k]], test_loss[index[k]] = evaluate(weights)
+    # The evaluations run on a thread beside the training loop (numpy releases the GIL in
+    # their matrix products and tanh); the observer's arrays are never written again.
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        evaluations = {}
 
-    result = observed_train(initial, data, settings, points, on_point)
+        def on_point(k: int, weights) -> None:
+            evaluations[k] = beside.submit(contextvars.copy_context().run, evaluate, weights)
+
+        result = observed_train(initial, data, settings, points, on_point)
+        for k, evaluation in evaluations.items():
+            accuracy[index[k]], test_loss[index[k]] = evaluation.result()
     record, _ = compiled_schedule(schedule_name, stages, micro_batches, per_update)
     slots = completion_slots(record)[points]
     measurements = _measure(record, dims, config.micro_batch_size)
