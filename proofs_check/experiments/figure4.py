@@ -267,15 +267,18 @@ def _train(config: Figure4Config, stages: int, schedule: str, data, seeds: tuple
 
     # The evaluations run on a thread beside the training loop (numpy releases the GIL in
     # their matrix products and tanh); the observer's arrays are never written again.
-    with ThreadPoolExecutor(max_workers=1) as beside:
-        evaluations = {}
+    beside = ThreadPoolExecutor(max_workers=1)
+    evaluations = {}
 
-        def on_point(k: int, weights) -> None:
-            evaluations[k] = beside.submit(contextvars.copy_context().run, evaluate, weights)
+    def on_point(k: int, weights) -> None:
+        evaluations[k] = beside.submit(contextvars.copy_context().run, evaluate, weights)
 
+    try:
         result = observed_train(initial, data, settings, points, on_point)
         for k, evaluation in evaluations.items():
             accuracy[index[k]], test_loss[index[k]] = evaluation.result()
+    finally:
+        beside.shutdown(cancel_futures=True)  # an interrupted run does not wait for the evaluations left
     record, _ = compiled_schedule(schedule_name, stages, micro_batches, per_update)
     slots = completion_slots(record)[points]
     measurements = _measure(record, dims, config.micro_batch_size)
