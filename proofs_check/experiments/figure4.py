@@ -57,7 +57,7 @@ import contextvars
 import dataclasses
 import hashlib
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
@@ -238,6 +238,11 @@ class _TestEvaluations:
         return result
 
 
+_QUEUED_EVALUATIONS = 32
+"""At most this many reference points of a cell wait for their test evaluation (the training
+loop waits when the evaluation thread falls that far behind)."""
+
+
 def _train(config: Figure4Config, stages: int, schedule: str, data, seeds: tuple[int, ...], checkpoint_micro_batches: Array, evaluate: _TestEvaluations) -> _Run:
     S = len(seeds)
     dims = digits.mlp_dims(stages, config.width)
@@ -269,9 +274,13 @@ def _train(config: Figure4Config, stages: int, schedule: str, data, seeds: tuple
     # their matrix products and tanh); the observer's arrays are never written again.
     beside = ThreadPoolExecutor(max_workers=1)
     evaluations = {}
+    queued: deque = deque()
 
     def on_point(k: int, weights) -> None:
         evaluations[k] = beside.submit(contextvars.copy_context().run, evaluate, weights)
+        queued.append(evaluations[k])
+        if len(queued) > _QUEUED_EVALUATIONS:  # bound the reference points held in memory
+            queued.popleft().result()
 
     try:
         result = observed_train(initial, data, settings, points, on_point)
