@@ -60,7 +60,7 @@ import threading
 from collections import OrderedDict, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
@@ -302,7 +302,7 @@ def _first_reach(accuracy: Array, axis_values: Array, target: float) -> Array:
     return np.where(reached.any(axis=0), values, np.nan)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _speed_up_expression(schedule: str):
     """theory.schedules.speed_up of the schedule (a simplified limit: derived once per schedule, not per M)."""
     return closed_forms.speed_up(schedule)
