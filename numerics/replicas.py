@@ -136,7 +136,7 @@ def _merge(parts: list[TrainingResult]) -> TrainingResult:
         applied = [[join([p.applied_gradients[m][k] for p in parts]) for k in range(len(first.applied_gradients[m]))] for m in range(layers)]
     return TrainingResult(
         final_weights=tuple(join([p.final_weights[m] for p in parts]) for m in range(layers)),
-        reference_loss=join([p.reference_loss for p in parts]),
+        reference_loss=None if first.reference_loss is None else join([p.reference_loss for p in parts]),
         forward_versions=first.forward_versions,
         backward_versions=first.backward_versions,
         max_abs_weight=join([p.max_abs_weight for p in parts]),
@@ -209,7 +209,7 @@ def replica(result: TrainingResult, r: int) -> TrainingResult:
         applied = [[g[r] for g in layer] for layer in result.applied_gradients]
     return TrainingResult(
         final_weights=tuple(w[r] for w in result.final_weights),
-        reference_loss=result.reference_loss[r],
+        reference_loss=None if result.reference_loss is None else result.reference_loss[r],
         forward_versions=result.forward_versions,
         backward_versions=result.backward_versions,
         max_abs_weight=result.max_abs_weight[r],

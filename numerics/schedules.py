@@ -18,6 +18,7 @@ the closed forms (theory.schedules), which they are only compared against.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -32,7 +33,10 @@ BACKWARD = "B"
 
 class _SchedulerState:
     """Progress of the slot loop: per layer, the next F and B to run, when each ran, the
-    version each F read, and the layer's live version (updates applied so far)."""
+    version each F read, and the layer's live version (updates applied so far).
+
+    Plain Python lists indexed [layer][micro-batch] (the loop reads single entries, which
+    lists answer several times faster than numpy scalars)."""
 
     def __init__(self, layers: int, micro_batches: int, mini_batch: int) -> None:
         self.layers = layers
@@ -40,10 +44,9 @@ class _SchedulerState:
         self.mini_batch = mini_batch
         self.next_forward = [0] * (layers + 2)
         self.next_backward = [0] * (layers + 2)
-        never = np.iinfo(np.int64).max
-        self.forward_slot = np.full((micro_batches, layers + 2), never, dtype=np.int64)
-        self.backward_slot = np.full((micro_batches, layers + 2), never, dtype=np.int64)
-        self.forward_version = np.full((micro_batches, layers + 2), -1, dtype=np.int64)
+        self.forward_slot = [[_NEVER] * micro_batches for _ in range(layers + 2)]
+        self.backward_slot = [[_NEVER] * micro_batches for _ in range(layers + 2)]
+        self.forward_version = [[-1] * micro_batches for _ in range(layers + 2)]
         self.versions = [0] * (layers + 2)
 
     def update_of(self, micro_batch: int) -> int:
@@ -63,16 +66,20 @@ class _SchedulerState:
         return self.next_forward[layer] - self.next_backward[layer]
 
     def forward_done_before(self, micro_batch: int, layer: int, slot: int) -> bool:
-        return layer == 0 or self.forward_slot[micro_batch, layer] < slot
+        return layer == 0 or self.forward_slot[layer][micro_batch] < slot
 
     def backward_done_before(self, micro_batch: int, layer: int, slot: int) -> bool:
-        return self.backward_slot[micro_batch, layer] < slot
+        return self.backward_slot[layer][micro_batch] < slot
 
     def forwards_done_before(self, micro_batches: range, layer: int, slot: int) -> bool:
-        return layer == 0 or bool(np.all(self.forward_slot[micro_batches.start : micro_batches.stop, layer] < slot))
+        return layer == 0 or max(self.forward_slot[layer][micro_batches.start : micro_batches.stop]) < slot
 
     def backwards_done_before(self, micro_batches: range, layer: int, slot: int) -> bool:
-        return bool(np.all(self.backward_slot[micro_batches.start : micro_batches.stop, layer] < slot))
+        return max(self.backward_slot[layer][micro_batches.start : micro_batches.stop]) < slot
+
+
+_NEVER = sys.maxsize
+"""The slot of an operation that has not run (later than every slot)."""
 
 
 # ----- admission and priority ----------------------------------------------------------------
@@ -241,7 +248,7 @@ class StashedVersion(VersionRule):
         return state.versions[layer]
 
     def backward_version(self, state, micro_batch, layer):
-        return int(state.forward_version[micro_batch, layer])
+        return state.forward_version[layer][micro_batch]
 
 
 @dataclass(frozen=True)
@@ -547,34 +554,36 @@ def build_schedule(schedule: str | Schedule, layers: int, micro_batches: int, mi
             return False
         return admission.backward_allowed(state, j, m, slot)
 
+    kinds = ((BACKWARD, backward_ready, state.next_backward), (FORWARD, forward_ready, state.next_forward))
     operations: list[Operation] = []
     updates: list[UpdateEvent] = []
     slot = 0
     while state.next_backward[1] < micro_batches:
         chosen: list[tuple[str, int, int, int]] = []
         for device, device_layers in layers_of_device.items():
-            candidates = []
-            for m in device_layers:
-                j = state.next_backward[m]
-                if backward_ready(j, m, slot):
-                    candidates.append((0, j, -m, BACKWARD, m))
-                j = state.next_forward[m]
-                if forward_ready(j, m, slot):
-                    candidates.append((1, j, -m, FORWARD, m))
-            if candidates:
-                _, j, _, kind, m = min(candidates)
-                chosen.append((kind, device, m, j))
+            # A ready B goes before any F, so the Fs are looked at only when no B is ready;
+            # among equals the lowest micro-batch, then the deepest layer (a layer that
+            # cannot come first is not asked whether it is ready).
+            for kind, ready, next_of in kinds:
+                best = None
+                for m in device_layers:
+                    j = next_of[m]
+                    if (best is None or (j, -m) < best) and ready(j, m, slot):
+                        best = (j, -m)
+                if best is not None:
+                    chosen.append((kind, device, -best[1], best[0]))
+                    break
         if not chosen:
             raise RuntimeError(f"{definition.name} scheduler made no progress in slot {slot}")
         for kind, device, m, j in chosen:
             if kind == FORWARD:
                 version = reads.forward_version(state, j, m)
-                state.forward_slot[j, m] = slot
-                state.forward_version[j, m] = version
+                state.forward_slot[m][j] = slot
+                state.forward_version[m][j] = version
                 state.next_forward[m] += 1
             else:
                 version = reads.backward_version(state, j, m)
-                state.backward_slot[j, m] = slot
+                state.backward_slot[m][j] = slot
                 state.next_backward[m] += 1
             operations.append(Operation(slot, device, m, kind, j, version))
         for kind, _, m, j in chosen:

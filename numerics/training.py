@@ -73,6 +73,9 @@ class TrainingSettings:
     sampling: Sampling = CYCLIC
     """How micro-batch j picks its rows (numerics.data: CYCLIC, the default, or IID; replica r
     draws with its seed `seeds[r]`)."""
+    reference_losses: bool = True
+    """Evaluate f(W^{(k)}; ξ_k) at every reference point (`TrainingResult.reference_loss`);
+    False skips it (and holds no version for it) in runs that never read it."""
 
     @property
     def micro_batches_per_update(self) -> int:
@@ -91,8 +94,9 @@ class TrainingResult:
 
     final_weights: tuple[Array, ...]
     """W_1..W_M after the last update."""
-    reference_loss: Array
-    """f(W^{(k)}; ξ_k) for k < K: the update's samples at its reference point, [..., K]."""
+    reference_loss: Array | None
+    """f(W^{(k)}; ξ_k) for k < K: the update's samples at its reference point, [..., K]
+    (None when `TrainingSettings.reference_losses` is False)."""
     forward_versions: Array
     """Version of layer m read by the forward passes of update k's micro-batches, [K, M]."""
     backward_versions: Array
@@ -141,24 +145,19 @@ def compiled_schedule(schedule: str, layers: int, micro_batches: int, mini_batch
     """
     record = build_schedule(schedule, layers, micro_batches, mini_batch)
     last_read: dict[tuple[int, int], int] = {}
+    operations: list[list[tuple[bool, int, int, int]]] = [[] for _ in range(record.slots)]
     for op in record.operations:
         last_read[op.layer - 1, op.version] = op.slot
-    superseded = {(event.layer - 1, event.index): event.slot for event in record.updates}
+        operations[op.slot].append((op.kind == BACKWARD, op.layer - 1, op.micro_batch, op.version))
+    updates: list[list[tuple[int, tuple[int, ...], bool]]] = [[] for _ in range(record.slots)]
     released: list[list[tuple[int, int]]] = [[] for _ in range(record.slots)]
-    for key, slot in last_read.items():
-        if key in superseded and superseded[key] < slot:
+    for event in record.updates:
+        key = (event.layer - 1, event.index)
+        slot = last_read.get(key, -1)
+        updates[event.slot].append((event.layer - 1, event.micro_batches, slot > event.slot))
+        if slot > event.slot:  # superseded before its last reader ran
             released[slot].append(key)
-    slots = tuple(
-        (
-            tuple((op.kind == BACKWARD, op.layer - 1, op.micro_batch, op.version) for op in operations),
-            tuple(
-                (event.layer - 1, event.micro_batches, last_read.get((event.layer - 1, event.index), -1) > event.slot)
-                for event in events
-            ),
-            tuple(released[slot]),
-        )
-        for slot, (operations, events) in enumerate(zip(record.operations_by_slot(), record.updates_by_slot()))
-    )
+    slots = tuple((tuple(ops), tuple(events), tuple(keys)) for ops, events, keys in zip(operations, updates, released))
     return record, slots
 
 
@@ -260,11 +259,13 @@ def train(
 
     kept_versions = [[w.copy()] for w in weights] if keep else None
     applied_gradients: list[list[Array]] | None = [[] for _ in weights] if keep else None
-    pending_versions: list[dict[int, Array]] = [{0: w} for w in weights]
+    # Versions held for a reference point whose loss is still to be evaluated.
+    reference_losses = settings.reference_losses
+    pending_versions: list[dict[int, Array]] = [{0: w} if reference_losses else {} for w in weights]
     # Superseded versions that a later operation still reads (stashed, or a previous group's).
     older_versions: list[dict[int, Array]] = [{} for _ in weights]
     version_count = [0] * layers
-    reference_loss = np.zeros(lead_shape + (updates,))
+    reference_loss = np.zeros(lead_shape + (updates,)) if reference_losses else None
     next_reference = 0
     axes = (-2, -1)
     # max_k ||W^{(k)}||_inf = max(largest entry, −smallest entry) over the versions: two
@@ -299,7 +300,7 @@ def train(
                     np.multiply(delta, passed_down[index].pop(j), out=delta)
                 else:
                     delta = activation.derivative(pre_activations[index].pop(j)) * passed_down[index].pop(j)
-                gradient = np.matmul(np.swapaxes(delta, -1, -2), layer_inputs[index].pop(j), out=buffer(index))
+                gradient = np.matmul(delta.swapaxes(-1, -2), layer_inputs[index].pop(j), out=buffer(index))
                 _divide(gradient, b)
                 if noise is not None:
                     np.add(gradient, noise.draw(j, index), out=gradient)
@@ -315,7 +316,7 @@ def train(
                     else:
                         a = activation.function(pre_activations[index - 1][j])
                 layer_inputs[index][j] = a
-                pre_activations[index][j] = a @ np.swapaxes(weight, -1, -2)
+                pre_activations[index][j] = a @ weight.swapaxes(-1, -2)
         for index, version in released:
             old = older_versions[index].pop(version)
             if version not in pending_versions[index]:
@@ -345,14 +346,14 @@ def train(
                     largest[index] = high
                 if low < smallest[index] or low != low:
                     smallest[index] = low
-            if version_count[index] < updates:
+            if reference_losses and version_count[index] < updates:
                 pending_versions[index][version_count[index]] = new
             if keep:
                 kept_versions[index].append(new.copy())
                 applied_gradients[index].append(gradient)
             else:
                 free[index].append(gradient)
-        if update_events:
+        if update_events and reference_losses:
             evaluate_ready_reference_points()
 
     max_abs_weight = np.max([np.maximum(high, -low) for high, low in zip(largest, smallest)], axis=0)

@@ -53,10 +53,15 @@ exactly their throughput speed-ups, and only AP's can differ from its throughput
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
+import hashlib
+import threading
+from collections import OrderedDict, deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Callable, Iterable
+from functools import cache, lru_cache
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -65,7 +70,7 @@ from numerics.activations import TANH
 from numerics.devices import AsymmetricLinearDevice, make_device
 from numerics.losses import CROSS_ENTROPY
 from numerics.replicas import seeded_initial_weights
-from numerics.schedules import SCHEDULES, ScheduleRecord, schedule_named
+from numerics.schedules import SCHEDULES, ScheduleRecord, build_schedule, schedule_named
 from numerics.training import TrainingSettings, compiled_schedule
 from proofs_check import latex
 from proofs_check.experiments import digits
@@ -161,6 +166,25 @@ def figure4_config(quick: bool, seeds: int | None = None, seed: int = 0) -> Figu
 # ----------------------------------------------------------------------------- runs
 
 
+@dataclass(frozen=True)
+class _ScheduleMeasurements:
+    """What the throughput and memory rows take from a scheduler's record: a cell returns
+    these few numbers instead of the record, so every record is built once."""
+
+    slots: int
+    """Slots of the whole run."""
+    micro_batches: int
+    """J."""
+    density: float
+    """Busy device-slots / (devices × slots)."""
+    memory: dict
+    """`schedule_memory` of the record."""
+
+
+def _measure(record: ScheduleRecord, dims: list[int], micro_batch_size: int) -> _ScheduleMeasurements:
+    return _ScheduleMeasurements(record.slots, record.micro_batches, record.density, schedule_memory(record, dims, micro_batch_size))
+
+
 @dataclass
 class _Run:
     stages: int
@@ -171,13 +195,55 @@ class _Run:
     """[checkpoints, 2S]: mean test cross-entropy at each checkpoint."""
     slots: Array
     """[checkpoints]: slots elapsed when the checkpoint's reference point is complete."""
-    record_slots: int
-    micro_batches: int
+    measurements: _ScheduleMeasurements
+    """The record's slots, density and memory (meaningful for the schedules, not the control)."""
     final_weights: tuple[Array, ...]
     max_abs_weight: Array
 
 
-def _train(config: Figure4Config, stages: int, schedule: str, split: digits.DigitsSplit, data, seeds: tuple[int, ...], checkpoint_micro_batches: Array) -> _Run:
+class _TestEvaluations:
+    """`digits.evaluate` on the test split, remembered by a SHA-256 digest of the weights.
+
+    Single, WOP, SP and 1F1B reach bit-identical reference points (so do AP and the control
+    at M = 1), and a process runs the cells of one M one after another: each distinct point
+    is evaluated once. A remembered result is the one `digits.evaluate` gives for the same
+    bytes, so no number depends on whether it was remembered. Safe to call from several
+    threads (a Dask worker may run cells side by side)."""
+
+    def __init__(self, split: digits.DigitsSplit, capacity: int) -> None:
+        self.split = split
+        self.capacity = capacity
+        """Results kept (the least recently used is forgotten first)."""
+        self.results: OrderedDict[bytes, tuple[Array, Array]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def __call__(self, weights: Sequence[Array]) -> tuple[Array, Array]:
+        """(accuracy, mean cross-entropy) per replica, read-only arrays."""
+        digest = hashlib.sha256()
+        for weight in weights:
+            digest.update(repr(weight.shape).encode())
+            digest.update(np.ascontiguousarray(weight, dtype=float).data)
+        key = digest.digest()
+        with self.lock:
+            if key in self.results:
+                self.results.move_to_end(key)
+                return self.results[key]
+        result = digits.evaluate(weights, self.split.test_inputs, self.split.test_labels)
+        for array in result:
+            array.setflags(write=False)
+        with self.lock:
+            self.results[key] = result
+            if len(self.results) > self.capacity:
+                self.results.popitem(last=False)
+        return result
+
+
+_QUEUED_EVALUATIONS = 32
+"""At most this many reference points of a cell wait for their test evaluation (the training
+loop waits when the evaluation thread falls that far behind)."""
+
+
+def _train(config: Figure4Config, stages: int, schedule: str, data, seeds: tuple[int, ...], checkpoint_micro_batches: Array, evaluate: _TestEvaluations) -> _Run:
     S = len(seeds)
     dims = digits.mlp_dims(stages, config.width)
     initial = seeded_initial_weights(dims, seeds, scale=config.init_scale, bound=config.tau / 2)
@@ -197,19 +263,35 @@ def _train(config: Figure4Config, stages: int, schedule: str, split: digits.Digi
         micro_batch_size=config.micro_batch_size,
         mini_batch=per_update,
         seeds=tuple(range(2 * S)),
+        reference_losses=False,  # the experiment reads the test split's accuracy and loss instead
     )
     points = checkpoint_micro_batches // per_update
     index = {int(k): i for i, k in enumerate(points)}
     accuracy = np.full((len(points), 2 * S), np.nan)
     test_loss = np.full((len(points), 2 * S), np.nan)
 
-    def on_point(k: int, weights) -> None:
-        accuracy[index[k]], test_loss[index[k]] = digits.evaluate(weights, split.test_inputs, split.test_labels)
+    # The evaluations run on a thread beside the training loop (numpy releases the GIL in
+    # their matrix products and tanh); the observer's arrays are never written again.
+    beside = ThreadPoolExecutor(max_workers=1)
+    evaluations = {}
+    queued: deque = deque()
 
-    result = observed_train(initial, data, settings, points, on_point)
+    def on_point(k: int, weights) -> None:
+        evaluations[k] = beside.submit(contextvars.copy_context().run, evaluate, weights)
+        queued.append(evaluations[k])
+        if len(queued) > _QUEUED_EVALUATIONS:  # bound the reference points held in memory
+            queued.popleft().result()
+
+    try:
+        result = observed_train(initial, data, settings, points, on_point)
+        for k, evaluation in evaluations.items():
+            accuracy[index[k]], test_loss[index[k]] = evaluation.result()
+    finally:
+        beside.shutdown(cancel_futures=True)  # an interrupted run does not wait for the evaluations left
     record, _ = compiled_schedule(schedule_name, stages, micro_batches, per_update)
     slots = completion_slots(record)[points]
-    return _Run(stages, schedule, accuracy, test_loss, slots, record.slots, micro_batches, result.final_weights, np.asarray(result.max_abs_weight))
+    measurements = _measure(record, dims, config.micro_batch_size)
+    return _Run(stages, schedule, accuracy, test_loss, slots, measurements, result.final_weights, np.asarray(result.max_abs_weight))
 
 
 def _first_reach(accuracy: Array, axis_values: Array, target: float) -> Array:
@@ -220,10 +302,16 @@ def _first_reach(accuracy: Array, axis_values: Array, target: float) -> Array:
     return np.where(reached.any(axis=0), values, np.nan)
 
 
+@cache
+def _speed_up_expression(schedule: str):
+    """theory.schedules.speed_up of the schedule (a simplified limit: derived once per schedule, not per M)."""
+    return closed_forms.speed_up(schedule)
+
+
 def _closed_form_speed_up(schedule: str, stages: int, mini_batch: int, micro_batches: int) -> tuple[float, float]:
     """(speed-up of theory.schedules.speed_up — AP as J → ∞ —, the finite-J ratio of total_slots)."""
     values = dict(stages=stages, mini_batch=mini_batch, micro_batches=micro_batches)
-    asymptotic = float(closed_forms.evaluate(closed_forms.speed_up(schedule), **values))
+    asymptotic = float(closed_forms.evaluate(_speed_up_expression(schedule), **values))
     single = closed_forms.evaluate(closed_forms.total_slots("single"), **values)
     finite = float(single / closed_forms.evaluate(closed_forms.total_slots(schedule), **values))
     return asymptotic, finite
@@ -236,21 +324,26 @@ def _checkpoints(config: Figure4Config, per_epoch: int) -> Array:
 
 @lru_cache(maxsize=1)
 def _training_data(config: Figure4Config):
-    """(split, replicated epoch stream, replica seeds, checkpoints) of the configuration:
-    computed once per process (a worker's cells share it); every cell only reads it."""
+    """(split, replicated epoch stream, replica seeds, checkpoints, test evaluations) of the
+    configuration: computed once per process (a worker's cells share it); every cell only
+    reads it (and the evaluations remember what they computed)."""
     split = digits.digits_split(config.seed)
     per_epoch = digits.micro_batches_per_epoch(split.train_size, config.micro_batch_size, config.mini_batch)
     seeds = tuple(config.seed + r for r in range(config.seeds))
     inputs, labels = digits.epoch_stream(split, seeds, config.epochs, per_epoch * config.micro_batch_size)
-    return split, digits.replicated(inputs, labels, 2), seeds, _checkpoints(config, per_epoch)
+    checkpoints = _checkpoints(config, per_epoch)
+    # Enough for the checkpoints of the cells between two that share their points (SP after
+    # single and WOP, the control after AP, PipeDream and 2BW).
+    evaluations = _TestEvaluations(split, capacity=4 * len(checkpoints))
+    return split, digits.replicated(inputs, labels, 2), seeds, checkpoints, evaluations
 
 
 def figure4_cell_task(task: tuple[Figure4Config, int, str]) -> _Run:
     """Task (`proofs_check.executor`): one (M, schedule) cell, both devices and every seed as
     replicas of one run; a function of the configuration and the cell alone."""
     config, stages, schedule = task
-    split, data, seeds, checkpoint_micro_batches = _training_data(config)
-    return _train(config, stages, schedule, split, data, seeds, checkpoint_micro_batches)
+    _, data, seeds, checkpoint_micro_batches, evaluations = _training_data(config)
+    return _train(config, stages, schedule, data, seeds, checkpoint_micro_batches, evaluations)
 
 
 def schedule_memory(record: ScheduleRecord, dims: list[int], micro_batch_size: int, closed_form_schedule: str | None = None) -> dict:
@@ -361,13 +454,20 @@ def run_figure4(config: Figure4Config, progress: Progress | None = None, executo
                 }
             )
 
+    def measurements(stages: int, schedule: str) -> _ScheduleMeasurements:
+        """From the cell's run, or from a record built here when the cell was not trained."""
+        if (stages, schedule) in runs:
+            return runs[stages, schedule].measurements
+        record = build_schedule(schedule, stages, total, config.micro_batches_per_update(schedule))
+        return _measure(record, digits.mlp_dims(stages, config.width), b)
+
     throughput = []
     memory = []
     for stages in config.stages:
-        single, _ = compiled_schedule("single", stages, total, config.micro_batches_per_update("single"))
+        single = measurements(stages, "single")
         for schedule in SCHEDULE_NAMES:
-            record, _ = compiled_schedule(schedule, stages, total, config.micro_batches_per_update(schedule))
-            memory.append(schedule_memory(record, digits.mlp_dims(stages, config.width), b))
+            record = measurements(stages, schedule)
+            memory.append(record.memory)
             measured = (single.slots / single.micro_batches) / (record.slots / record.micro_batches)
             asymptotic, finite = _closed_form_speed_up(schedule, stages, B, record.micro_batches)
             throughput.append(

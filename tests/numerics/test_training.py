@@ -3,6 +3,7 @@ equivalences, determinism, noise statistics and the ALD update rule (MODEL.md §
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -15,6 +16,8 @@ from numerics.activations import activation_by_name
 from numerics.data import Dataset
 from numerics.devices import AsymmetricLinearDevice, DigitalDevice, make_device
 from numerics.losses import loss_by_name
+from numerics.replicas import replica, train_replicas
+from numerics.schedules import SCHEDULE_NAMES
 from numerics.training import TrainingSettings, train
 from proofs_check.cli import main
 
@@ -117,6 +120,33 @@ def test_sp_wop_single_give_identical_weights(device, loss_name):
     # …and differ from AP, whose forwards read stale weights and whose updates use one micro-batch.
     ap = train(initial, data, _settings("ap", device, 6, loss_name, micro_batch_size=2))
     assert not np.array_equal(ap.final_weights[0], reference.final_weights[0])
+
+
+@pytest.mark.parametrize("schedule", SCHEDULE_NAMES)
+def test_skipping_reference_losses_changes_no_weight(schedule):
+    """reference_losses=False: no reference loss, and every version, applied gradient, final
+    weight and max |W| bit for bit those of the default run (which evaluates the losses and
+    holds versions for them); a replica stack in chunks merges the missing losses too."""
+    initial, data = _task((3, 4, 4, 3), 13, "cross-entropy", seed=6, scale=0.8)
+    stack = tuple(np.stack([w, 0.5 * w, -w]) for w in initial)
+    device = AsymmetricLinearDevice(tau=np.array([np.inf, 2.0, 1.0]).reshape(3, 1, 1))
+    settings = _settings(schedule, device, 6, "cross-entropy", mini_batch=3, micro_batch_size=2, noise=0.05, seeds=(0, 1, 2), keep_versions=True)
+    reference = train(stack, data, settings)
+    skipped = train_replicas(stack, data, dataclasses.replace(settings, reference_losses=False), chunk=2, workers=1)
+    assert reference.reference_loss.shape == (3, 6) and skipped.reference_loss is None
+    for m in range(3):
+        np.testing.assert_array_equal(skipped.final_weights[m], reference.final_weights[m])
+        for k in range(7):
+            np.testing.assert_array_equal(skipped.versions[m][k], reference.versions[m][k])
+        for k in range(6):
+            np.testing.assert_array_equal(skipped.applied_gradients[m][k], reference.applied_gradients[m][k])
+    np.testing.assert_array_equal(skipped.max_abs_weight, reference.max_abs_weight)
+    assert replica(skipped, 1).reference_loss is None
+    # Without kept versions the updates run in place in the live buffers: the same weights.
+    in_place = train(stack, data, dataclasses.replace(settings, reference_losses=False, keep_versions=False))
+    for m in range(3):
+        np.testing.assert_array_equal(in_place.final_weights[m], reference.final_weights[m])
+    np.testing.assert_array_equal(in_place.max_abs_weight, reference.max_abs_weight)
 
 
 def test_sync_update_averages_its_micro_batches():

@@ -126,6 +126,38 @@ def test_digits_split_is_stratified_and_standardised():
     )
 
 
+def test_figure4_remembered_evaluations_are_the_evaluations():
+    """figure4's test evaluations, remembered by the weights' digest: a copy of seen weights
+    gets the remembered numbers without a new evaluation, equal to digits.evaluate's; weights
+    one ulp apart (or of another shape) are evaluated afresh; the oldest result is forgotten."""
+    _python(
+        """
+        import numpy as np
+        from numerics.replicas import seeded_initial_weights
+        from proofs_check.experiments import digits, figure4
+
+        split = digits.digits_split(0)
+        calls = []
+        evaluate = digits.evaluate
+        digits.evaluate = lambda *arguments: calls.append(1) or evaluate(*arguments)
+        memo = figure4._TestEvaluations(split, capacity=2)
+        weights = seeded_initial_weights(digits.mlp_dims(3, 32), (0, 1), bound=0.35)
+        first = memo(weights)
+        again = memo([w.copy() for w in weights])
+        assert len(calls) == 1 and again is first
+        for mine, theirs in zip(first, evaluate(weights, split.test_inputs, split.test_labels)):
+            assert np.array_equal(mine, theirs)
+        nudged = [w.copy() for w in weights]
+        nudged[1][1, 2, 3] = np.nextafter(nudged[1][1, 2, 3], np.inf)
+        memo(nudged)
+        assert len(calls) == 2
+        memo(seeded_initial_weights(digits.mlp_dims(2, 32), (0, 1), bound=0.35))  # a third: the first is forgotten
+        memo(weights)
+        assert len(calls) == 4
+        """
+    )
+
+
 # ----------------------------------------------------------------------------- figure4
 
 
