@@ -25,7 +25,6 @@ row whose hypotheses hold above the bound), 1 otherwise, 2 on bad input.
 from __future__ import annotations
 
 import argparse
-import gc
 import sys
 import time
 from pathlib import Path
@@ -115,7 +114,6 @@ def _figure4(arguments: argparse.Namespace) -> int:
     if arguments.seeds is not None and not 1 <= arguments.seeds <= MAX_SEEDS:
         raise UsageError(f"--seeds must be an integer between 1 and {MAX_SEEDS}, got {arguments.seeds}")
     from proofs_check.experiments import figure4
-    gc.freeze()  # what the imports built lives to the end: the collector's full passes need not scan it again (issue 12)
     config = figure4.figure4_config(arguments.quick, seeds=arguments.seeds, seed=arguments.seed)
     with command_executor(arguments) as executor:
         start = time.perf_counter()
