@@ -25,7 +25,9 @@ import socket
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from threadpoolctl import threadpool_limits
+from functools import lru_cache
+
+from threadpoolctl import ThreadpoolController
 
 Progress = Callable[[Iterable, int], Iterable]
 """(iterable, total) ↦ the same items, reporting progress as they are consumed."""
@@ -36,10 +38,18 @@ CONNECT_TIMEOUT_SECONDS = 4
 """How long to wait for the scheduler to answer before the address is refused (exit 2)."""
 
 
+@lru_cache(maxsize=1)
+def _thread_pools() -> ThreadpoolController:
+    """The process's thread pools, found once (threadpoolctl scans the loaded libraries, some
+    milliseconds: too slow to repeat around each of the main job's hundreds of tasks). The
+    first task runs after the toolkit's imports, which load numpy's and scipy's BLAS."""
+    return ThreadpoolController()
+
+
 def single_threaded_blas() -> contextlib.AbstractContextManager:
     """BLAS limited to one thread inside the block (threadpoolctl): the toolkit's matrix
     products are small, and threaded BLAS only spins on them (issue 12)."""
-    return threadpool_limits(limits=1, user_api="blas")
+    return _thread_pools().limit(limits=1, user_api="blas")
 
 
 def call_task(function: Callable[[Any], Any], task: Any) -> Any:

@@ -203,18 +203,19 @@ def stability_constants(
 def gamma_matrix(omega: Array, X: Array, L_phi, S_phi, L_ell, G_ell: Array, stability: Callable | None = None) -> Array:
     """Γ [..., M, 2M] with γ = Γ (u^f, u^b), by evaluating the (linear) recursion on unit gaps.
 
-    Works in any arithmetic whose arrays support +, × (float64 or mpmath object arrays).
-    `stability` replaces `stability_constants` (to study a modified recursion).
+    One evaluation of the recursion does all 2M unit gaps: every argument gets a trailing
+    axis over the gaps (ω an axis before its layer axis), the same operations entry by entry
+    as one evaluation per gap. Works in any arithmetic whose arrays support +, × (float64 or
+    mpmath object arrays). `stability` replaces `stability_constants` (to study a modified
+    recursion).
     """
     stability = stability or stability_constants
     layers = np.shape(omega)[-1]
-    zero = 0 * omega
-    columns = []
-    for index in range(2 * layers):
-        gaps = [zero.copy(), zero.copy()]
-        gaps[index // layers][..., index % layers] = 1
-        columns.append(stability(omega, X, L_phi, S_phi, L_ell, G_ell, gaps[0], gaps[1]).gamma)
-    return np.stack(columns, -1)
+    units = np.eye(2 * layers, dtype=float)  # row j: the j-th unit gap (u^f, u^b)
+    along_units = [value if np.ndim(value) == 0 else np.asarray(value)[..., None] for value in (X, L_phi, S_phi, L_ell, G_ell)]
+    X, L_phi, S_phi, L_ell, G_ell = along_units
+    gamma = stability(np.asarray(omega)[..., None, :], X, L_phi, S_phi, L_ell, G_ell, units[:, :layers], units[:, layers:]).gamma
+    return np.swapaxes(gamma, -1, -2)
 
 
 def symmetric_gamma(gamma: Array) -> Array:

@@ -9,7 +9,9 @@ Every array may carry leading batch axes (all updates of a trace, a search popul
 
 from __future__ import annotations
 
-from functools import lru_cache
+from collections.abc import MutableMapping
+from functools import cached_property, lru_cache
+from typing import Callable, Iterator
 
 import mpmath
 import numpy as np
@@ -55,6 +57,54 @@ def exact(arithmetic: Arithmetic, value: sp.Expr):
     if arithmetic is FLOAT64:
         return float(value)
     return mpmath.mpf(str(sp.N(value, 70)))
+
+
+class Deferred:
+    """A value computed on first use (see `DeferredValues`)."""
+
+    def __init__(self, compute: Callable[[], Array]) -> None:
+        self.compute = compute
+
+
+class DeferredValues(MutableMapping):
+    """Values of symbols at an instance (CONTRACT.md's `bound` symbols, the statement's symbols).
+    An entry given as `Deferred` is computed on first use, in the arithmetic and under the
+    numpy error state in force when the mapping was built: only a candidate right side (the
+    symbols it names), a witness or the formula-path tests read them, and in 50 digits, or for
+    the smoothness constant L (Γ_sym and its spectral norm), they cost more than the parts."""
+
+    def __init__(self, values: dict[str, "Array | Deferred"], arithmetic: Arithmetic) -> None:
+        self._values = dict(values)
+        self._arithmetic = arithmetic
+        self._error_state = np.geterr()
+
+    def __getitem__(self, name: str) -> Array:
+        value = self._values[name]
+        if isinstance(value, Deferred):
+            with self._arithmetic.context(), np.errstate(**self._error_state):
+                value = self._values[name] = value.compute()
+        return value
+
+    def __setitem__(self, name: str, value: Array) -> None:
+        self._values[name] = value
+
+    def __delitem__(self, name: str) -> None:
+        del self._values[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._values
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def copy(self) -> "DeferredValues":
+        """A copy whose deferred entries stay deferred (computed at most once in each copy)."""
+        copied = DeferredValues(self._values, self._arithmetic)
+        copied._error_state = self._error_state
+        return copied
 
 
 class ConstantsModel:
@@ -106,18 +156,34 @@ class Context:
         self.L_phi, self.S_phi = exact(arithmetic, L_phi), exact(arithmetic, S_phi)
         self.L_ell = exact(arithmetic, LOSS_CONSTANTS[instance.loss])
         self.batch = instance.inputs.shape[:-2]
-        self.x = arithmetic.convert(instance.inputs)
-        if LOSSES[instance.loss].integer_targets:
-            self.y = np.asarray(instance.targets).astype(np.int64)
-        else:
-            self.y = arithmetic.convert(instance.targets)
+        self._converted: dict[int, tuple[Array, Array]] = {}
         self.W = self.weights(instance.weights)
+
+    @cached_property
+    def x(self) -> Array:
+        """The inputs in the working arithmetic (converted on first use)."""
+        return self.ar.convert(self.instance.inputs)
+
+    @cached_property
+    def y(self) -> Array:
+        """The targets in the working arithmetic (integer class labels as they are)."""
+        if LOSSES[self.instance.loss].integer_targets:
+            return np.asarray(self.instance.targets).astype(np.int64)
+        return self.ar.convert(self.instance.targets)
 
     # ------------------------------------------------------------------ arithmetic
 
     def weights(self, weights) -> tuple[Array, ...]:
-        """A weight tuple in the working arithmetic."""
-        return tuple(self.ar.convert(w) for w in weights)
+        """A weight tuple in the working arithmetic. Each array is converted once per context:
+        an instance's W^f or W^b is often its W itself, and an mpmath conversion is costly."""
+        return tuple(self._convert_once(w) for w in weights)
+
+    def _convert_once(self, array: Array) -> Array:
+        source, converted = self._converted.get(id(array), (None, None))
+        if source is not array:  # the source is kept, so its id is not reused while cached
+            converted = self.ar.convert(array)
+            self._converted[id(array)] = (array, converted)
+        return converted
 
     def norm(self, values: Array, axes: int | tuple[int, ...] = -1) -> Array:
         """Euclidean norm over `axes` (Frobenius for two axes)."""
@@ -196,7 +262,8 @@ class Context:
             return self.ar.convert(np.asarray(self.instance.omega, dtype=float))[..., None, :]
         norms = []
         for m in range(self.instance.layers):
-            candidates = [self.ar.spectral_norm(weights[m]) for weights in weight_sets]
+            distinct = {id(weights[m]): weights[m] for weights in weight_sets}  # W^f, W^b are often W itself
+            candidates = [self.ar.spectral_norm(matrices) for matrices in distinct.values()]
             largest = candidates[0]
             for candidate in candidates[1:]:
                 largest = maximum(largest, candidate)
@@ -232,59 +299,75 @@ class Context:
         matrix = symmetric_gamma(gamma_matrix(omega, X, self.L_phi, self.S_phi, self.L_ell, G_ell, self.model.stability))
         return self.ar.spectral_norm(matrix)
 
-    def bound_symbols(self, omega, X, Y, G_ell, signal, L, headline_rhs) -> dict[str, Array]:
+    def bound_symbols(self, omega, X, Y, G_ell, signal, L: "Array | Callable[[], Array]", headline_rhs) -> "DeferredValues":
         """Values of the symbols every lemma offers a candidate right side (CONTRACT.md `bound`),
-        broadcast against the per-sample shape; `D`, `u_f`, `u_b` are 0 unless a lemma sets them."""
+        broadcast against the per-sample shape; `D`, `u_f`, `u_b` are 0 unless a lemma sets them.
+        Each is computed on first use (a candidate right side reads a few); `L` may be given
+        as a function computing it (`lambda: c.smoothness(...)`), the costliest of them."""
         instance = self.instance
-        omega_layers = omega[..., 0, :]
-        W_max = self.largest_entry(self.W) if instance.W_max is None else self.scalar(instance.W_max)
-        product = omega_layers[..., 0]
-        for m in range(1, instance.layers):
-            product = product * omega_layers[..., m]
         zero = 0 * X
-        return {
-            "M": zero + instance.layers,
-            "alpha": zero + self.scalar(instance.alpha),
-            "tau": zero + self.scalar(instance.tau),
-            "W_max": zero + W_max,
-            "X": zero + X,
-            "Y": zero + Y,
-            "L_phi": zero + self.L_phi,
-            "S_phi": zero + self.S_phi,
-            "L_ell": zero + self.L_ell,
-            "G_ell": zero + G_ell,
-            "omega_max": zero + amax(omega_layers, axis=-1)[..., None],
-            "omega_prod": zero + np.asarray(product)[..., None],
+
+        def broadcast(compute: Callable[[], Array]) -> Deferred:
+            return Deferred(lambda: zero + compute())
+
+        def W_max() -> Array:
+            return self.largest_entry(self.W) if instance.W_max is None else self.scalar(instance.W_max)
+
+        def omega_prod() -> Array:
+            product = omega[..., 0, 0]
+            for m in range(1, instance.layers):
+                product = product * omega[..., 0, m]
+            return np.asarray(product)[..., None]
+
+        values = {
+            "M": broadcast(lambda: instance.layers),
+            "alpha": broadcast(lambda: self.scalar(instance.alpha)),
+            "tau": broadcast(lambda: self.scalar(instance.tau)),
+            "W_max": broadcast(W_max),
+            "X": broadcast(lambda: X),
+            "Y": broadcast(lambda: Y),
+            "L_phi": broadcast(lambda: self.L_phi),
+            "S_phi": broadcast(lambda: self.S_phi),
+            "L_ell": broadcast(lambda: self.L_ell),
+            "G_ell": broadcast(lambda: G_ell),
+            "omega_max": broadcast(lambda: amax(omega[..., 0, :], axis=-1)[..., None]),
+            "omega_prod": broadcast(omega_prod),
             "D": zero,
             "u_f": zero,
             "u_b": zero,
-            "G": zero + signal.G,
-            "L": zero + L,
-            "bound": zero + headline_rhs,
+            "G": broadcast(lambda: signal.G),
+            "L": broadcast(L if callable(L) else lambda: L),
+            "bound": broadcast(lambda: headline_rhs),
         }
+        return DeferredValues(values, self.ar)
 
-    def statement_values(self, omega, X, G_ell, **extra) -> dict[str, Array]:
+    def statement_values(self, omega, X, G_ell, **extra) -> "DeferredValues":
         """Values of the statement's symbols (theory.symbols names: omega_m, X, L_phi, ...),
         for evaluating the sympy right sides at this instance (the formula path). Per-layer
-        quantities (ω and the `u_f`, `u_b`, `d_f`, `d_b` of `extra`) come as [batch..., 1, M]."""
+        quantities (ω and the `u_f`, `u_b`, `d_f`, `d_b` of `extra`) come as [batch..., 1, M].
+        Each is computed on first use (only the formula-path tests read them)."""
         zero = 0 * X
+
+        def broadcast(value) -> Deferred:
+            return Deferred(lambda: zero + value)
+
         values = {
             "X": X,
-            "L_phi": zero + self.L_phi,
-            "S_phi": zero + self.S_phi,
-            "L_ell": zero + self.L_ell,
-            "G_ell": zero + G_ell,
-            "alpha": zero + self.scalar(self.instance.alpha),
-            "tau": zero + self.scalar(self.instance.tau),
+            "L_phi": broadcast(self.L_phi),
+            "S_phi": broadcast(self.S_phi),
+            "L_ell": broadcast(self.L_ell),
+            "G_ell": broadcast(G_ell),
+            "alpha": Deferred(lambda: zero + self.scalar(self.instance.alpha)),
+            "tau": Deferred(lambda: zero + self.scalar(self.instance.tau)),
         }
-        values |= {f"omega_{m + 1}": zero + omega[..., m] for m in range(self.instance.layers)}
+        values |= {f"omega_{m + 1}": broadcast(omega[..., m]) for m in range(self.instance.layers)}
         for name, value in extra.items():
             value = np.asarray(value)
             if name in ("u_f", "u_b", "d_f", "d_b"):
-                values |= {f"{name}_{m + 1}": zero + value[..., m] for m in range(self.instance.layers)}
+                values |= {f"{name}_{m + 1}": broadcast(value[..., m]) for m in range(self.instance.layers)}
             else:
-                values[name] = zero + value
-        return values
+                values[name] = broadcast(value)
+        return DeferredValues(values, self.ar)
 
     @property
     def device(self):

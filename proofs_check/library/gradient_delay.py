@@ -80,7 +80,7 @@ class GradientDelay(DelayLemma):
             Part("||Γ(u^f, u^b)|| ≤ α c_D", measured_bound, alpha * c_D),
             headline,
         ]
-        symbols = c.bound_symbols(omega, X, setup.Y, G_ell, signal, c.smoothness(omega, X, G_ell), headline.rhs)
+        symbols = c.bound_symbols(omega, X, setup.Y, G_ell, signal, lambda: c.smoothness(omega, X, G_ell), headline.rhs)
         symbols["W_max"] = 0 * X + setup.W_max
         symbols["D"] = 0 * X + amax(maximum(d_f, d_b), axis=-1)[..., None]
         symbols["u_f"] = 0 * X + asum(u_f, axis=-1)

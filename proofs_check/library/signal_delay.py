@@ -106,7 +106,7 @@ class SignalDelay(DelayLemma):
             parts.append(Part("||δ̃_m − δ_m|| ≤ ε_m (worst-case u^f, u^b)", gap, both_worst.eps[..., m], m + 1))
         last = next(p for p in parts if p.name == "||z̃_m − z_m|| ≤ ζ_m (worst-case u^f)" and p.layer == layers)
         headline = Part("||z̃_M − z_M|| ≤ ζ_M (worst case)", last.lhs, last.rhs, layers)
-        symbols = c.bound_symbols(omega, X, setup.Y, setup.G_ell, setup.signal, c.smoothness(omega, setup.X, setup.G_ell), headline.rhs)
+        symbols = c.bound_symbols(omega, X, setup.Y, setup.G_ell, setup.signal, lambda: c.smoothness(omega, setup.X, setup.G_ell), headline.rhs)
         symbols["W_max"] = 0 * X + setup.W_max
         symbols["D"] = 0 * X + amax(maximum(d_f, d_b), axis=-1)[..., None]
         symbols["u_f"] = 0 * X + asum(measured_f, axis=-1)

@@ -74,7 +74,7 @@ class SignalStability(Lemma):
         headline = Part("||∇f − g̃||_F ≤ ||γ||", c.total_norm(differences), ar.norm(bounds.gamma, -1))
         parts.append(headline)
         signal = c.signal(omega, X, G_ell)
-        symbols = c.bound_symbols(omega, X, Y, G_ell, signal, c.smoothness(omega, X, G_ell), headline.rhs)
+        symbols = c.bound_symbols(omega, X, Y, G_ell, signal, lambda: c.smoothness(omega, X, G_ell), headline.rhs)
         symbols["u_f"] = 0 * X + asum(c.frobenius_gaps(c.W, W_f), axis=-1)[..., None]
         symbols["u_b"] = 0 * X + asum(c.frobenius_gaps(c.W, W_b), axis=-1)[..., None]
         values = c.statement_values(omega, X, G_ell, u_f=u_f, u_b=u_b)
