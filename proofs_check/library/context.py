@@ -53,9 +53,20 @@ def maximum(first, second) -> Array:
 
 
 def exact(arithmetic: Arithmetic, value: sp.Expr):
-    """A sympy constant in the working arithmetic."""
+    """A sympy constant in the working arithmetic (each evaluated once per precision)."""
     if arithmetic is FLOAT64:
-        return float(value)
+        return _float_constant(value)
+    return _mpmath_constant(value, mpmath.mp.prec)
+
+
+@lru_cache(maxsize=None)
+def _float_constant(value: sp.Expr) -> float:
+    return float(value)
+
+
+@lru_cache(maxsize=None)
+def _mpmath_constant(value: sp.Expr, precision: int) -> mpmath.mpf:
+    """The constant at the working precision `precision` (bits; part of the cache key)."""
     return mpmath.mpf(str(sp.N(value, 70)))
 
 
