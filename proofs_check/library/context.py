@@ -10,7 +10,7 @@ Every array may carry leading batch axes (all updates of a trace, a search popul
 from __future__ import annotations
 
 from collections.abc import MutableMapping
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from typing import Callable, Iterator
 
 import mpmath
@@ -167,42 +167,60 @@ class Context:
         self.L_phi, self.S_phi = exact(arithmetic, L_phi), exact(arithmetic, S_phi)
         self.L_ell = exact(arithmetic, LOSS_CONSTANTS[instance.loss])
         self.batch = instance.inputs.shape[:-2]
-        self._converted: dict[int, tuple[Array, Array]] = {}
+        self._shared: dict[tuple, tuple[tuple, object]] = {}
+        """Results that do not depend on the constants model (conversions, spectral norms of
+        converted arrays, passes), by operation and operand identities; shared with `sibling`s."""
         self.W = self.weights(instance.weights)
 
-    @cached_property
+    def sibling(self, model: ConstantsModel) -> "Context":
+        """The same instance in the same arithmetic with right sides from `model`, sharing every
+        model-independent result computed so far or later (a false variant's claim evaluates
+        the lemma under its modified recursion and under MODEL.md's on one instance)."""
+        sibling = Context.__new__(Context)
+        sibling.__dict__.update({name: value for name, value in self.__dict__.items() if name not in ("W", "model")})
+        sibling.model = model
+        sibling.W = sibling.weights(self.instance.weights)
+        return sibling
+
+    def shared(self, operation: str, operands: tuple, compute: Callable[[], object]):
+        """`compute()` once per (operation, operand identities) for this context and its
+        siblings; the operands are kept with the result, so their ids are not reused."""
+        key = (operation, *map(id, operands))
+        hit = self._shared.get(key)
+        if hit is None or any(kept is not operand for kept, operand in zip(hit[0], operands)):
+            hit = self._shared[key] = (operands, compute())
+        return hit[1]
+
+    @property
     def x(self) -> Array:
         """The inputs in the working arithmetic (converted on first use)."""
-        return self.ar.convert(self.instance.inputs)
+        return self.converted(self.instance.inputs)
 
-    @cached_property
+    @property
     def y(self) -> Array:
         """The targets in the working arithmetic (integer class labels as they are)."""
         if LOSSES[self.instance.loss].integer_targets:
-            return np.asarray(self.instance.targets).astype(np.int64)
-        return self.ar.convert(self.instance.targets)
+            return self.shared("labels", (self.instance.targets,), lambda: np.asarray(self.instance.targets).astype(np.int64))
+        return self.converted(self.instance.targets)
 
     # ------------------------------------------------------------------ arithmetic
 
     def weights(self, weights) -> tuple[Array, ...]:
         """A weight tuple in the working arithmetic. Each array is converted once per context:
         an instance's W^f or W^b is often its W itself, and an mpmath conversion is costly."""
-        return tuple(self._convert_once(w) for w in weights)
+        return tuple(self.converted(w) for w in weights)
 
-    def _convert_once(self, array: Array) -> Array:
-        source, converted = self._converted.get(id(array), (None, None))
-        if source is not array:  # the source is kept, so its id is not reused while cached
-            converted = self.ar.convert(array)
-            self._converted[id(array)] = (array, converted)
-        return converted
+    def converted(self, array: Array) -> Array:
+        """An instance array in the working arithmetic, converted once (`shared`)."""
+        return self.shared("convert", (array,), lambda: self.ar.convert(array))
 
     def norm(self, values: Array, axes: int | tuple[int, ...] = -1) -> Array:
         """Euclidean norm over `axes` (Frobenius for two axes)."""
         return self.ar.norm(values, axes)
 
     def spectral_norm(self, matrices: Array) -> Array:
-        """||W||_2 over the last two axes."""
-        return self.ar.spectral_norm(matrices)
+        """||W||_2 over the last two axes (once per array: `shared`)."""
+        return self.shared("spectral norm", (matrices,), lambda: self.ar.spectral_norm(matrices))
 
     def sqrt(self, values: Array) -> Array:
         return self.ar.sqrt(values)
@@ -223,17 +241,24 @@ class Context:
         """(forward pass, deltas δ_m) of the (possibly mixed) pass: forward with W^f, backward MVMs with W^b."""
         forward_weights = self.W if forward_weights is None else forward_weights
         backward_weights = forward_weights if backward_weights is None else backward_weights
-        forward_pass = network.forward(forward_weights, self.x, self.activation)
-        deltas = network.backward(forward_pass, self.y, backward_weights, self.activation, self.loss)
-        return forward_pass, deltas
+
+        def compute():
+            forward_pass = network.forward(forward_weights, self.x, self.activation)
+            return forward_pass, network.backward(forward_pass, self.y, backward_weights, self.activation, self.loss)
+
+        return self.shared("passes", (*forward_weights, *backward_weights), compute)
 
     def per_sample_gradients(self, forward_pass, deltas) -> list[Array]:
         """∇_{W_m} f = δ_m a_{m−1}^T per sample, [batch..., samples, d_m, d_{m−1}] per layer."""
-        return [network.per_sample_weight_gradients(d, a) for d, a in zip(deltas, forward_pass.layer_inputs)]
+        return self.shared(
+            "per-sample gradients", (forward_pass, *deltas),
+            lambda: [network.per_sample_weight_gradients(d, a) for d, a in zip(deltas, forward_pass.layer_inputs)],
+        )
 
     def micro_batch_gradient(self, forward_weights=None, backward_weights=None) -> tuple[Array, ...]:
         """The micro-batch gradient (mean over samples) of the mixed pass."""
-        return tuple(network.gradients_from_pass(*self.passes(forward_weights, backward_weights)))
+        forward_pass, deltas = self.passes(forward_weights, backward_weights)
+        return self.shared("micro-batch gradient", (forward_pass, *deltas), lambda: tuple(network.gradients_from_pass(forward_pass, deltas)))
 
     def total_norm(self, per_layer: list[Array], axes=(-2, -1)) -> Array:
         """sqrt(Σ_m ||q_m||²) over the layers."""
@@ -274,7 +299,7 @@ class Context:
         norms = []
         for m in range(self.instance.layers):
             distinct = {id(weights[m]): weights[m] for weights in weight_sets}  # W^f, W^b are often W itself
-            candidates = [self.ar.spectral_norm(matrices) for matrices in distinct.values()]
+            candidates = [self.spectral_norm(matrices) for matrices in distinct.values()]
             largest = candidates[0]
             for candidate in candidates[1:]:
                 largest = maximum(largest, candidate)

@@ -88,7 +88,7 @@ class UserLemma(Lemma):
     # -------------------------------------------------------------- evaluation
 
     def evaluate_at(self, c: Context) -> Evaluation:
-        family = self.family.evaluate_at(Context(c.instance, c.ar, c.model))
+        family = self.family.evaluate_at(c.sibling(c.model))
         symbols = family.symbols.copy()
         shape = np.shape(family.headline.lhs)
         rhs = self.candidate.evaluate(symbols, np.empty(shape, dtype=object if c.ar.name != "float64" else float))
