@@ -222,6 +222,13 @@ class Context:
         """||W||_2 over the last two axes (once per array: `shared`)."""
         return self.shared("spectral norm", (matrices,), lambda: self.ar.spectral_norm(matrices))
 
+    def spectral_norms(self, same_shape: tuple[Array, ...]) -> Array:
+        """||W||_2 of each of several arrays of one shape, stacked on a new first axis: one
+        call for all (each matrix's singular values are computed alone, as in separate calls)."""
+        if len(same_shape) == 1:
+            return self.spectral_norm(same_shape[0])[None]
+        return self.shared("spectral norms", same_shape, lambda: self.ar.spectral_norm(np.stack(same_shape)))
+
     def sqrt(self, values: Array) -> Array:
         return self.ar.sqrt(values)
 
@@ -298,8 +305,8 @@ class Context:
             return self.ar.convert(np.asarray(self.instance.omega, dtype=float))[..., None, :]
         norms = []
         for m in range(self.instance.layers):
-            distinct = {id(weights[m]): weights[m] for weights in weight_sets}  # W^f, W^b are often W itself
-            candidates = [self.spectral_norm(matrices) for matrices in distinct.values()]
+            distinct = tuple({id(weights[m]): weights[m] for weights in weight_sets}.values())  # W^f, W^b are often W
+            candidates = list(self.spectral_norms(distinct))
             largest = candidates[0]
             for candidate in candidates[1:]:
                 largest = maximum(largest, candidate)

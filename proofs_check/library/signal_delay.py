@@ -86,11 +86,10 @@ class SignalDelay(DelayLemma):
         stale_pass, stale_deltas = c.passes(stale_forward, stale_backward)
         parts = []
         for m in range(layers):
-            gap = ar.spectral_norm(window.current[m] - stale_forward[m])[..., None]
-            parts.append(Part("||W_m − W^f_m||_2 ≤ Σ increments over d^f_m", gap, measured_f[..., 0, m][..., None], m + 1))
+            forward_gap, backward_gap = c.spectral_norms((window.current[m] - stale_forward[m], window.current[m] - stale_backward[m]))
+            parts.append(Part("||W_m − W^f_m||_2 ≤ Σ increments over d^f_m", forward_gap[..., None], measured_f[..., 0, m][..., None], m + 1))
             parts.append(Part("Σ increments over d^f_m ≤ α q_max G_m d^f_m", measured_f[..., 0, m][..., None], worst_f[..., 0, m][..., None], m + 1))
-            gap = ar.spectral_norm(window.current[m] - stale_backward[m])[..., None]
-            parts.append(Part("||W_m − W^b_m||_2 ≤ Σ increments over d^b_m", gap, measured_b[..., 0, m][..., None], m + 1))
+            parts.append(Part("||W_m − W^b_m||_2 ≤ Σ increments over d^b_m", backward_gap[..., None], measured_b[..., 0, m][..., None], m + 1))
             parts.append(Part("Σ increments over d^b_m ≤ α q_max G_m d^b_m", measured_b[..., 0, m][..., None], worst_b[..., 0, m][..., None], m + 1))
         for m in range(layers):
             gap = ar.norm(fresh.pre_activations[m] - stale_pass.pre_activations[m], -1)

@@ -52,8 +52,9 @@ class SignalStability(Lemma):
         W_b = c.weights(instance.backward_weights or instance.weights)
         omega, X, Y = c.omega(c.W, W_f, W_b), c.per_sample_X(), c.per_sample_Y()
         G_ell = c.G_ell(omega, X, Y)
-        u_f = np.stack([ar.spectral_norm(c.W[m] - W_f[m]) for m in range(layers)], -1)[..., None, :]
-        u_b = np.stack([ar.spectral_norm(c.W[m] - W_b[m]) for m in range(layers)], -1)[..., None, :]
+        gaps = [c.spectral_norms((c.W[m] - W_f[m], c.W[m] - W_b[m])) for m in range(layers)]  # ||W_m − W^f_m||_2, ||W_m − W^b_m||_2
+        u_f = np.stack([gap[0] for gap in gaps], -1)[..., None, :]
+        u_b = np.stack([gap[1] for gap in gaps], -1)[..., None, :]
         bounds = c.stability(omega, X, G_ell, u_f, u_b)
         exact_pass, exact_deltas = c.passes(c.W, c.W)
         mixed_pass, mixed_deltas = c.passes(W_f, W_b)
