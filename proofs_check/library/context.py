@@ -9,6 +9,7 @@ Every array may carry leading batch axes (all updates of a trace, a search popul
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import MutableMapping
 from functools import lru_cache
 from typing import Callable, Iterator
@@ -78,43 +79,64 @@ class Deferred:
 
 
 class DeferredValues(MutableMapping):
-    """Values of symbols at an instance (CONTRACT.md's `bound` symbols, the statement's symbols).
-    An entry given as `Deferred` is computed on first use, in the arithmetic and under the
-    numpy error state in force when the mapping was built: only a candidate right side (the
-    symbols it names), a witness or the formula-path tests read them, and in 50 digits, or for
-    the smoothness constant L (Γ_sym and its spectral norm), they cost more than the parts."""
+    """Values of symbols at an instance (CONTRACT.md's `bound` symbols, the statement's symbols),
+    built on first use by `build`, in the arithmetic and under the numpy error state in force
+    when the mapping was made: only a candidate right side, a witness or the formula-path tests
+    read them, and in 50 digits they cost more than the parts. A value `build` returns as
+    `Deferred` (the smoothness constant L: Γ_sym and its spectral norm) is computed only when
+    it is read. Values set before the build replace the built ones."""
 
-    def __init__(self, values: dict[str, "Array | Deferred"], arithmetic: Arithmetic) -> None:
-        self._values = dict(values)
+    def __init__(self, build: Callable[[], dict], arithmetic: Arithmetic) -> None:
+        self._build = build
         self._arithmetic = arithmetic
         self._error_state = np.geterr()
+        self._values: dict | None = None
+        self._overrides: dict = {}
+
+    def _computing(self) -> contextlib.ExitStack:
+        stack = contextlib.ExitStack()
+        stack.enter_context(self._arithmetic.context())
+        stack.enter_context(np.errstate(**self._error_state))
+        return stack
+
+    def _all(self) -> dict:
+        if self._values is None:
+            with self._computing():
+                built = self._build()
+            self._values, self._overrides = {**built, **self._overrides}, {}
+        return self._values
 
     def __getitem__(self, name: str) -> Array:
-        value = self._values[name]
+        values = self._overrides if self._values is None and name in self._overrides else self._all()
+        value = values[name]
         if isinstance(value, Deferred):
-            with self._arithmetic.context(), np.errstate(**self._error_state):
-                value = self._values[name] = value.compute()
+            with self._computing():
+                value = values[name] = value.compute()
         return value
 
     def __setitem__(self, name: str, value: Array) -> None:
-        self._values[name] = value
+        (self._overrides if self._values is None else self._values)[name] = value
 
     def __delitem__(self, name: str) -> None:
-        del self._values[name]
+        del self._all()[name]
 
     def __contains__(self, name: object) -> bool:
-        return name in self._values
+        return name in self._all()
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._values)
+        return iter(self._all())
 
     def __len__(self) -> int:
-        return len(self._values)
+        return len(self._all())
 
     def copy(self) -> "DeferredValues":
-        """A copy whose deferred entries stay deferred (computed at most once in each copy)."""
-        copied = DeferredValues(self._values, self._arithmetic)
+        """A copy that is built (or whose deferred values are computed) on its own first use."""
+        copied = DeferredValues(self._build, self._arithmetic)
         copied._error_state = self._error_state
+        if self._values is None:
+            copied._overrides = dict(self._overrides)
+        else:
+            copied._values = dict(self._values)
         return copied
 
 
@@ -222,12 +244,13 @@ class Context:
         """||W||_2 over the last two axes (once per array: `shared`)."""
         return self.shared("spectral norm", (matrices,), lambda: self.ar.spectral_norm(matrices))
 
-    def spectral_norms(self, same_shape: tuple[Array, ...]) -> Array:
-        """||W||_2 of each of several arrays of one shape, stacked on a new first axis: one
+    def spectral_norms(self, same_shape: tuple[Array, ...]) -> tuple[Array, ...]:
+        """||W||_2 of each of several arrays of one shape (arrays, as `spectral_norm` gives): one
         call for all (each matrix's singular values are computed alone, as in separate calls)."""
         if len(same_shape) == 1:
-            return self.spectral_norm(same_shape[0])[None]
-        return self.shared("spectral norms", same_shape, lambda: self.ar.spectral_norm(np.stack(same_shape)))
+            return (self.spectral_norm(same_shape[0]),)
+        norms = self.shared("spectral norms", same_shape, lambda: np.asarray(self.ar.spectral_norm(np.stack(same_shape))))
+        return tuple(norms[index, ...] for index in range(len(same_shape)))
 
     def sqrt(self, values: Array) -> Array:
         return self.ar.sqrt(values)
@@ -345,72 +368,67 @@ class Context:
     def bound_symbols(self, omega, X, Y, G_ell, signal, L: "Array | Callable[[], Array]", headline_rhs) -> "DeferredValues":
         """Values of the symbols every lemma offers a candidate right side (CONTRACT.md `bound`),
         broadcast against the per-sample shape; `D`, `u_f`, `u_b` are 0 unless a lemma sets them.
-        Each is computed on first use (a candidate right side reads a few); `L` may be given
-        as a function computing it (`lambda: c.smoothness(...)`), the costliest of them."""
+        Built on first use; `L` may be given as a function computing it (`lambda:
+        c.smoothness(...)`), the costliest of them, then computed only if read."""
         instance = self.instance
-        zero = 0 * X
 
-        def broadcast(compute: Callable[[], Array]) -> Deferred:
-            return Deferred(lambda: zero + compute())
-
-        def W_max() -> Array:
-            return self.largest_entry(self.W) if instance.W_max is None else self.scalar(instance.W_max)
-
-        def omega_prod() -> Array:
-            product = omega[..., 0, 0]
+        def build() -> dict[str, Array]:
+            omega_layers = omega[..., 0, :]
+            W_max = self.largest_entry(self.W) if instance.W_max is None else self.scalar(instance.W_max)
+            product = omega_layers[..., 0]
             for m in range(1, instance.layers):
-                product = product * omega[..., 0, m]
-            return np.asarray(product)[..., None]
+                product = product * omega_layers[..., m]
+            zero = 0 * X
+            return {
+                "M": zero + instance.layers,
+                "alpha": zero + self.scalar(instance.alpha),
+                "tau": zero + self.scalar(instance.tau),
+                "W_max": zero + W_max,
+                "X": zero + X,
+                "Y": zero + Y,
+                "L_phi": zero + self.L_phi,
+                "S_phi": zero + self.S_phi,
+                "L_ell": zero + self.L_ell,
+                "G_ell": zero + G_ell,
+                "omega_max": zero + amax(omega_layers, axis=-1)[..., None],
+                "omega_prod": zero + np.asarray(product)[..., None],
+                "D": zero,
+                "u_f": zero,
+                "u_b": zero,
+                "G": zero + signal.G,
+                "L": Deferred(lambda: zero + L()) if callable(L) else zero + L,
+                "bound": zero + headline_rhs,
+            }
 
-        values = {
-            "M": broadcast(lambda: instance.layers),
-            "alpha": broadcast(lambda: self.scalar(instance.alpha)),
-            "tau": broadcast(lambda: self.scalar(instance.tau)),
-            "W_max": broadcast(W_max),
-            "X": broadcast(lambda: X),
-            "Y": broadcast(lambda: Y),
-            "L_phi": broadcast(lambda: self.L_phi),
-            "S_phi": broadcast(lambda: self.S_phi),
-            "L_ell": broadcast(lambda: self.L_ell),
-            "G_ell": broadcast(lambda: G_ell),
-            "omega_max": broadcast(lambda: amax(omega[..., 0, :], axis=-1)[..., None]),
-            "omega_prod": broadcast(omega_prod),
-            "D": zero,
-            "u_f": zero,
-            "u_b": zero,
-            "G": broadcast(lambda: signal.G),
-            "L": broadcast(L if callable(L) else lambda: L),
-            "bound": broadcast(lambda: headline_rhs),
-        }
-        return DeferredValues(values, self.ar)
+        return DeferredValues(build, self.ar)
 
-    def statement_values(self, omega, X, G_ell, **extra) -> "DeferredValues":
+    def statement_values(self, omega, X, G_ell, **extra) -> DeferredValues:
         """Values of the statement's symbols (theory.symbols names: omega_m, X, L_phi, ...),
         for evaluating the sympy right sides at this instance (the formula path). Per-layer
         quantities (ω and the `u_f`, `u_b`, `d_f`, `d_b` of `extra`) come as [batch..., 1, M].
-        Each is computed on first use (only the formula-path tests read them)."""
-        zero = 0 * X
+        Built on first use (only the formula-path tests read them)."""
 
-        def broadcast(value) -> Deferred:
-            return Deferred(lambda: zero + value)
+        def build() -> dict[str, Array]:
+            zero = 0 * X
+            values = {
+                "X": X,
+                "L_phi": zero + self.L_phi,
+                "S_phi": zero + self.S_phi,
+                "L_ell": zero + self.L_ell,
+                "G_ell": zero + G_ell,
+                "alpha": zero + self.scalar(self.instance.alpha),
+                "tau": zero + self.scalar(self.instance.tau),
+            }
+            values |= {f"omega_{m + 1}": zero + omega[..., m] for m in range(self.instance.layers)}
+            for name, value in extra.items():
+                value = np.asarray(value)
+                if name in ("u_f", "u_b", "d_f", "d_b"):
+                    values |= {f"{name}_{m + 1}": zero + value[..., m] for m in range(self.instance.layers)}
+                else:
+                    values[name] = zero + value
+            return values
 
-        values = {
-            "X": X,
-            "L_phi": broadcast(self.L_phi),
-            "S_phi": broadcast(self.S_phi),
-            "L_ell": broadcast(self.L_ell),
-            "G_ell": broadcast(G_ell),
-            "alpha": Deferred(lambda: zero + self.scalar(self.instance.alpha)),
-            "tau": Deferred(lambda: zero + self.scalar(self.instance.tau)),
-        }
-        values |= {f"omega_{m + 1}": broadcast(omega[..., m]) for m in range(self.instance.layers)}
-        for name, value in extra.items():
-            value = np.asarray(value)
-            if name in ("u_f", "u_b", "d_f", "d_b"):
-                values |= {f"{name}_{m + 1}": broadcast(value[..., m]) for m in range(self.instance.layers)}
-            else:
-                values[name] = broadcast(value)
-        return DeferredValues(values, self.ar)
+        return DeferredValues(build, self.ar)
 
     @property
     def device(self):
