@@ -69,14 +69,22 @@ class SearchSpace:
         return self.lemma.search_instance(self.structure, self.unpack(theta))
 
 
-def row_ratios(lhs: Array, rhs: Array, rows: int, vacuous: bool | Array = False) -> Array:
-    """Per batch row, the largest lhs/rhs of a part's entries that could fail (−inf if none;
-    NaN if any entry is not finite)."""
-    lhs, rhs = np.broadcast_arrays(np.asarray(lhs, dtype=float), np.asarray(rhs, dtype=float))
-    excluded = ((lhs == 0) & (rhs == 0)) | np.broadcast_to(np.asarray(vacuous, dtype=bool), lhs.shape)
-    ratio = ratios(lhs, rhs).reshape(rows, -1)
-    excluded = excluded.reshape(rows, -1)
-    worst = np.max(np.where(np.isnan(ratio) | excluded, -np.inf, ratio), axis=1)
+def row_ratios(parts, rows: int) -> Array:
+    """Per batch row, the largest lhs/rhs over every entry of the parts (proofs_check.library.Part)
+    that could fail (−inf if none; NaN if any entry of any part is not finite). The parts'
+    entries are laid side by side per row and judged in one pass."""
+    lhs_rows, rhs_rows, excluded_rows = [], [], []
+    for part in parts:
+        lhs, rhs = np.broadcast_arrays(np.asarray(part.lhs, dtype=float), np.asarray(part.rhs, dtype=float))
+        excluded = ((lhs == 0) & (rhs == 0)) | np.broadcast_to(np.asarray(part.vacuous, dtype=bool), lhs.shape)
+        lhs_rows.append(lhs.reshape(rows, -1))
+        rhs_rows.append(rhs.reshape(rows, -1))
+        excluded_rows.append(excluded.reshape(rows, -1))
+    if not lhs_rows:
+        return np.full(rows, -np.inf)
+    ratio = ratios(np.concatenate(lhs_rows, axis=1), np.concatenate(rhs_rows, axis=1))
+    excluded = np.concatenate(excluded_rows, axis=1)
+    worst = np.max(np.where(np.isnan(ratio) | excluded, -np.inf, ratio), axis=1, initial=-np.inf)
     return np.where(np.isnan(ratio).any(axis=1), np.nan, worst)
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from proofs_check.candidates import Candidate, parse_candidate
 from proofs_check.instances import Instance
-from proofs_check.library import EXACT, REGISTRY, ConstantsModel, FalseVariant, Lemma, Part
+from proofs_check.library import EXACT, REGISTRY, ConstantsModel, Context, FalseVariant, Lemma, Part
 from proofs_check.precision import FLOAT64, MPMATH, Arithmetic
 from proofs_check.tolerance import PartVerdict, judge
 
@@ -35,14 +35,15 @@ class Claim:
 
     def parts(self, instance: Instance, arithmetic: Arithmetic = FLOAT64) -> list[Part]:
         """The asserted parts at the instance."""
-        evaluation = self.lemma.evaluate(instance, arithmetic, self.model)
+        context = Context(instance, arithmetic, self.model)
+        evaluation = self.lemma.evaluate_in(context)
         if self.candidate is not None:
             return [self.candidate.part(evaluation)]
         if self.model is EXACT:
             return evaluation.parts
         # A modified recursion can only be refuted where its right side is below MODEL.md's:
         # elsewhere the entry is MODEL.md's own (true) bound, so its left side is masked to 0.
-        exact = self.lemma.evaluate(instance, arithmetic, EXACT)
+        exact = self.lemma.evaluate_in(context.sibling(EXACT))
         parts = []
         for modified, original in zip(evaluation.parts, exact.parts):
             if self.only and not any(key in modified.name for key in self.only):
@@ -60,12 +61,7 @@ class Claim:
         """Largest ratio per batch row (for the adversarial search)."""
         from proofs_check.adversarial import row_ratios
 
-        rows = instance.inputs.shape[0]
-        best = np.full(rows, -np.inf)
-        for part in self.parts(instance):
-            ratio = row_ratios(part.lhs, part.rhs, rows, part.vacuous)
-            best = np.where(np.isnan(ratio) | np.isnan(best), np.nan, np.maximum(best, ratio))
-        return best
+        return row_ratios(self.parts(instance), instance.inputs.shape[0])
 
 
 def own_claim(lemma: "str | Lemma") -> Claim:

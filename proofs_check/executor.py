@@ -22,10 +22,13 @@ import asyncio
 import contextlib
 import os
 import socket
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from threadpoolctl import threadpool_limits
+from functools import lru_cache
+
+from threadpoolctl import ThreadpoolController
 
 Progress = Callable[[Iterable, int], Iterable]
 """(iterable, total) ↦ the same items, reporting progress as they are consumed."""
@@ -36,10 +39,23 @@ CONNECT_TIMEOUT_SECONDS = 4
 """How long to wait for the scheduler to answer before the address is refused (exit 2)."""
 
 
+BLAS_PACKAGES = ("numpy", "scipy", "sklearn")
+"""The packages that load a BLAS of their own (each wheel ships one)."""
+
+
+@lru_cache(maxsize=None)
+def _thread_pools(loaded: frozenset[str]) -> ThreadpoolController:
+    """The process's thread pools once `loaded` (of BLAS_PACKAGES) are imported: threadpoolctl
+    scans the loaded libraries (some milliseconds, too slow to repeat around each of the main
+    job's hundreds of tasks), so the scan is repeated only when another of them is imported."""
+    return ThreadpoolController()
+
+
 def single_threaded_blas() -> contextlib.AbstractContextManager:
     """BLAS limited to one thread inside the block (threadpoolctl): the toolkit's matrix
     products are small, and threaded BLAS only spins on them (issue 12)."""
-    return threadpool_limits(limits=1, user_api="blas")
+    loaded = frozenset(name for name in BLAS_PACKAGES if name in sys.modules)
+    return _thread_pools(loaded).limit(limits=1, user_api="blas")
 
 
 def call_task(function: Callable[[Any], Any], task: Any) -> Any:

@@ -102,6 +102,21 @@ def write_figure(path: Path, figure) -> None:
     _atomic_write_bytes(Path(path), buffer.getvalue())
 
 
+def write_figure_formats(stem: Path, figure) -> None:
+    """Write a figure in every format of FIGURE_FORMATS (`stem`.png, `stem`.pdf), laying it out
+    once: the layout engine (constrained layout) places the axes for the first file, and the
+    others reuse those positions instead of measuring every label again (the layout is most
+    of a save's time). The figure's layout engine is restored afterwards."""
+    engine = figure.get_layout_engine()
+    try:
+        for index, kind in enumerate(FIGURE_FORMATS):
+            write_figure(stem.with_name(f"{stem.name}.{kind}"), figure)
+            if index == 0 and engine is not None:
+                figure.set_layout_engine("none")
+    finally:
+        figure.set_layout_engine(engine)
+
+
 def progress_bar(description: str) -> Callable[[Iterable, int], Iterable]:
     """A tqdm wrapper on stderr, silent when stderr is not a terminal."""
 

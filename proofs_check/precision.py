@@ -80,9 +80,15 @@ def _float64_spectral_norm(matrices: Array) -> Array:
     matrices = np.asarray(matrices, dtype=float)
     finite = np.all(np.isfinite(matrices), axis=(-2, -1))
     if finite.all():
-        return np.linalg.norm(matrices, ord=2, axis=(-2, -1))
-    norms = np.linalg.norm(np.where(finite[..., None, None], matrices, 0.0), ord=2, axis=(-2, -1))
+        return _largest_singular_values(matrices)
+    norms = _largest_singular_values(np.where(finite[..., None, None], matrices, 0.0))
     return np.where(finite, norms, np.nan)
+
+
+def _largest_singular_values(matrices: Array) -> Array:
+    """σ_max of each (finite) matrix: what np.linalg.norm(·, 2, axis=(−2, −1)) computes (LAPACK's
+    singular values, in decreasing order), without its axis bookkeeping around every call."""
+    return np.linalg.svd(matrices, compute_uv=False)[..., 0]
 
 
 FLOAT64 = Arithmetic(
@@ -108,13 +114,30 @@ def _elementwise(function: Callable) -> Callable[[Array], Array]:
 
 
 def _mp_spectral_norm(matrices: Array) -> Array:
+    """||W||_2 over the last two axes in the working precision: sqrt of the largest eigenvalue
+    of the smaller Gram matrix (WᵀW or WWᵀ). That eigenvalue is the Gram matrix's 2-norm, so
+    it is found to the working precision's relative accuracy (unlike the small eigenvalues);
+    a 1 × 1 Gram matrix is ||W||², a 2 × 2 one has its closed form (a sum of nonnegative
+    terms), a larger one goes to mpmath's symmetric eigensolver."""
     matrices = np.asarray(matrices, dtype=object)
     result = np.empty(matrices.shape[:-2], dtype=object)
     for index in np.ndindex(result.shape):
         matrix = mpmath.matrix(matrices[index].tolist())
-        singular_values = mpmath.svd_r(matrix, compute_uv=False)
-        result[index] = max(abs(value) for value in singular_values)
+        gram = matrix.T * matrix if matrix.cols <= matrix.rows else matrix * matrix.T
+        result[index] = mpmath.sqrt(_largest_eigenvalue(gram))
     return result
+
+
+def _largest_eigenvalue(gram: "mpmath.matrix"):
+    """The largest eigenvalue of a symmetric positive semidefinite mpmath matrix (never below
+    its largest diagonal entry, as it is in exact arithmetic, so never negative)."""
+    if gram.rows == 1:
+        return gram[0, 0]
+    if gram.rows == 2:
+        a, b, c = gram[0, 0], gram[0, 1], gram[1, 1]
+        return (a + c) / 2 + mpmath.sqrt(((a - c) / 2) ** 2 + b * b)
+    diagonal = max(gram[i, i] for i in range(gram.rows))
+    return max(diagonal, max(mpmath.eigsy(gram, eigvals_only=True)))
 
 
 @contextlib.contextmanager

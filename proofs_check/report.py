@@ -7,7 +7,7 @@ from pathlib import Path
 from proofs_check import latex
 from proofs_check.builtin import model_error_setting
 from proofs_check.model_error import model_error
-from proofs_check.output import FIGURE_FORMATS, write_bytes, write_figure, write_json, write_text
+from proofs_check.output import write_bytes, write_figure_formats, write_json, write_text
 from proofs_check.provenance import provenance
 from proofs_check.verification import VerificationResult, lemma_row, schedule_rows
 
@@ -89,12 +89,6 @@ def build_report(result: VerificationResult, elapsed: float, command: str | None
     }
 
 
-def write_figures(stem: Path, figure) -> None:
-    """Write a figure in every format of FIGURE_FORMATS (`stem`.png, `stem`.pdf)."""
-    for kind in FIGURE_FORMATS:
-        write_figure(stem.with_name(f"{stem.name}.{kind}"), figure)
-
-
 def write_outputs(out: Path, result: VerificationResult, report: dict) -> None:
     from proofs_check.figures import ratio_distributions, schedule_grid
     from proofs_check.witness import WitnessStatement, witness_bytes
@@ -112,10 +106,10 @@ def write_outputs(out: Path, result: VerificationResult, report: dict) -> None:
     write_text(out / "tables" / "falsification.tex", latex.variants_table(falsification["variants"], falsification["theorem_variant_list"]))
     ratios = {lemma_id: check.all_ratios() for lemma_id, check in result.lemma_checks.items()}
     statuses = {lemma_id: check.verdict for lemma_id, check in result.lemma_checks.items()}
-    write_figures(out / "figures" / "ratio_distributions", ratio_distributions(ratios, statuses))
+    write_figure_formats(out / "figures" / "ratio_distributions", ratio_distributions(ratios, statuses))
     for schedule in map(schedule_named, ("wop", "sp", "ap")):
         mini_batch = schedule.micro_batches_per_update(4)
-        write_figures(out / "figures" / f"schedule_{schedule.name}", schedule_grid(build_schedule(schedule, 4, 8, mini_batch)))
+        write_figure_formats(out / "figures" / f"schedule_{schedule.name}", schedule_grid(build_schedule(schedule, 4, 8, mini_batch)))
     write_json(out / "report.json", report)
 
 

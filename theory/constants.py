@@ -101,6 +101,13 @@ def argument_symbols(layers: int) -> tuple[sp.Symbol, ...]:
 
 def _recursion(omega, X, L_phi, S_phi, L_ell, G_ell, u_f, u_b, sqrt):
     """The §4 recursions on any arithmetic (sympy symbols or arrays); lists indexed from layer 1."""
+    A, Z, Delta, G_layers = _signal_recursion(omega, X, L_phi, G_ell)
+    zeta, e, eps, gamma = _stability_recursion(omega, A, Delta, L_phi, S_phi, L_ell, u_f, u_b)
+    return A, Z, Delta, G_layers, _total_gradient_bound(G_layers, sqrt), zeta, e, eps, gamma
+
+
+def _signal_recursion(omega, X, L_phi, G_ell):
+    """A_0..A_{M−1}, Z_M, Δ_1..Δ_M, G_1..G_M (bounded signal)."""
     layers = len(omega)
     A = [X]
     for m in range(1, layers):
@@ -111,8 +118,17 @@ def _recursion(omega, X, L_phi, S_phi, L_ell, G_ell, u_f, u_b, sqrt):
     for m in range(layers - 2, -1, -1):
         Delta[m] = L_phi * omega[m + 1] * Delta[m + 1]
     G_layers = [Delta[m] * A[m] for m in range(layers)]
-    G = sqrt(sum(g * g for g in G_layers[1:]) + G_layers[0] * G_layers[0])
+    return A, Z, Delta, G_layers
 
+
+def _total_gradient_bound(G_layers, sqrt):
+    """G = sqrt(Σ G_m²)."""
+    return sqrt(sum(g * g for g in G_layers[1:]) + G_layers[0] * G_layers[0])
+
+
+def _stability_recursion(omega, A, Delta, L_phi, S_phi, L_ell, u_f, u_b):
+    """ζ_m, e_m, ε_m, γ_m (signal stability) from the bounded-signal A, Δ and the gaps u^f, u^b."""
+    layers = len(omega)
     zeta, e = [], []
     previous_e = 0
     for m in range(layers):
@@ -126,7 +142,7 @@ def _recursion(omega, X, L_phi, S_phi, L_ell, G_ell, u_f, u_b, sqrt):
             Delta[m + 1] * u_b[m + 1] + omega[m + 1] * eps[m + 1]
         )
     gamma = [A[m] * eps[m] + Delta[m] * e[m - 1] if m > 0 else A[m] * eps[m] for m in range(layers)]
-    return A, Z, Delta, G_layers, G, zeta, e, eps, gamma
+    return zeta, e, eps, gamma
 
 
 @lru_cache(maxsize=None)
@@ -176,10 +192,8 @@ def signal_constants(
     omega: Array, X: Array, L_phi: float, G_ell: Array, sqrt: Callable = np.sqrt
 ) -> SignalConstants:
     """Bounded-signal constants from ω [..., M] and X [...] (numerical path)."""
-    layers = np.shape(omega)[-1]
-    zeros = [0 * omega[..., 0]] * layers
-    A, Z, Delta, G_layers, G, *_ = _recursion(_columns(omega), X, L_phi, 0, 0, G_ell, zeros, zeros, sqrt)
-    return SignalConstants(np.stack(A, -1), Z, np.stack(Delta, -1), np.stack(G_layers, -1), G)
+    A, Z, Delta, G_layers = _signal_recursion(_columns(omega), X, L_phi, G_ell)
+    return SignalConstants(np.stack(A, -1), Z, np.stack(Delta, -1), np.stack(G_layers, -1), _total_gradient_bound(G_layers, sqrt))
 
 
 def stability_constants(
@@ -194,27 +208,28 @@ def stability_constants(
     sqrt: Callable = np.sqrt,
 ) -> StabilityConstants:
     """Signal-stability bounds ζ, e, ε, γ from ω, X and the gaps u^f, u^b [..., M] (numerical path)."""
-    *_, zeta, e, eps, gamma = _recursion(
-        _columns(omega), X, L_phi, S_phi, L_ell, G_ell, _columns(u_f), _columns(u_b), sqrt
-    )
+    omega = _columns(omega)
+    A, _, Delta, _ = _signal_recursion(omega, X, L_phi, G_ell)
+    zeta, e, eps, gamma = _stability_recursion(omega, A, Delta, L_phi, S_phi, L_ell, _columns(u_f), _columns(u_b))
     return StabilityConstants(*(np.stack(q, -1) for q in (zeta, e, eps, gamma)))
 
 
 def gamma_matrix(omega: Array, X: Array, L_phi, S_phi, L_ell, G_ell: Array, stability: Callable | None = None) -> Array:
     """Γ [..., M, 2M] with γ = Γ (u^f, u^b), by evaluating the (linear) recursion on unit gaps.
 
-    Works in any arithmetic whose arrays support +, × (float64 or mpmath object arrays).
-    `stability` replaces `stability_constants` (to study a modified recursion).
+    One evaluation of the recursion does all 2M unit gaps: every argument gets a trailing
+    axis over the gaps (ω an axis before its layer axis), the same operations entry by entry
+    as one evaluation per gap. Works in any arithmetic whose arrays support +, × (float64 or
+    mpmath object arrays). `stability` replaces `stability_constants` (to study a modified
+    recursion).
     """
     stability = stability or stability_constants
     layers = np.shape(omega)[-1]
-    zero = 0 * omega
-    columns = []
-    for index in range(2 * layers):
-        gaps = [zero.copy(), zero.copy()]
-        gaps[index // layers][..., index % layers] = 1
-        columns.append(stability(omega, X, L_phi, S_phi, L_ell, G_ell, gaps[0], gaps[1]).gamma)
-    return np.stack(columns, -1)
+    units = np.eye(2 * layers, dtype=float)  # row j: the j-th unit gap (u^f, u^b)
+    along_units = [value if np.ndim(value) == 0 else np.asarray(value)[..., None] for value in (X, L_phi, S_phi, L_ell, G_ell)]
+    X, L_phi, S_phi, L_ell, G_ell = along_units
+    gamma = stability(np.asarray(omega)[..., None, :], X, L_phi, S_phi, L_ell, G_ell, units[:, :layers], units[:, layers:]).gamma
+    return np.swapaxes(gamma, -1, -2)
 
 
 def symmetric_gamma(gamma: Array) -> Array:

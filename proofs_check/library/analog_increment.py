@@ -76,7 +76,7 @@ class AnalogIncrement(Lemma):
         headline = Part("||W⁺ − W||_F ≤ α q_max G", step, alpha * q_max * signal.G)
         parts.append(Part("α q_max ||g||_F ≤ α q_max G", middle, alpha * q_max * signal.G))
         parts.append(headline)
-        symbols = c.bound_symbols(omega, X, Y, G_ell, signal, c.smoothness(omega, X, G_ell), headline.rhs)
+        symbols = c.bound_symbols(omega, X, Y, G_ell, signal, lambda: c.smoothness(omega, X, G_ell), headline.rhs)
         symbols["W_max"] = 0 * X + W_inf
         return Evaluation(self.id, parts, headline, symbols, c.statement_values(omega, X, G_ell, W_max=W_inf, q_max=q_max))
 

@@ -190,8 +190,12 @@ class Lemma:
     def evaluate(self, instance: Instance, arithmetic: Arithmetic = FLOAT64, model: ConstantsModel = EXACT) -> Evaluation:
         """Every part of the lemma at the instance, in the given arithmetic, with right
         sides from the given constants model (MODEL.md's, or a false variant's)."""
-        with arithmetic.context():
-            return self.evaluate_at(Context(instance, arithmetic, model))
+        return self.evaluate_in(Context(instance, arithmetic, model))
+
+    def evaluate_in(self, context: Context) -> Evaluation:
+        """Every part of the lemma in a context (`Context.sibling` shares its model-independent work)."""
+        with context.ar.context():
+            return self.evaluate_at(context)
 
     def evaluate_at(self, context: Context) -> Evaluation:
         raise NotImplementedError

@@ -59,10 +59,8 @@ class BoundedSignal(Lemma):
             parts.append(Part("||∇_{W_m} f||_F ≤ G_m", ar.norm(gradients[m], (-2, -1)), signal.G_layers[..., m], m + 1))
         headline = Part("||∇f||_F ≤ G", c.total_norm(gradients), signal.G)
         parts.append(headline)
-        L = c.smoothness(omega, X, G_ell)
-        return Evaluation(
-            self.id, parts, headline, c.bound_symbols(omega, X, Y, G_ell, signal, L, headline.rhs), c.statement_values(omega, X, G_ell)
-        )
+        symbols = c.bound_symbols(omega, X, Y, G_ell, signal, lambda: c.smoothness(omega, X, G_ell), headline.rhs)
+        return Evaluation(self.id, parts, headline, symbols, c.statement_values(omega, X, G_ell))
 
     def from_trace(self, view) -> Instance:
         """At the reference point W^{(k)}, on update k's samples."""

@@ -67,7 +67,7 @@ class BoxInvariance(Lemma):
         X, Y = c.micro_batch_X(), c.micro_batch_Y()
         G_ell = c.G_ell(omega, X, Y)
         signal = c.signal(omega, X, G_ell)
-        symbols = c.bound_symbols(omega, X, Y, G_ell, signal, c.smoothness(omega, X, G_ell), headline.rhs)
+        symbols = c.bound_symbols(omega, X, Y, G_ell, signal, lambda: c.smoothness(omega, X, G_ell), headline.rhs)
         return Evaluation(self.id, parts, headline, symbols, c.statement_values(omega, X, G_ell))
 
     def from_trace(self, view) -> Instance | None:

@@ -9,7 +9,10 @@ Every array may carry leading batch axes (all updates of a trace, a search popul
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import MutableMapping
 from functools import lru_cache
+from typing import Callable, Iterator
 
 import mpmath
 import numpy as np
@@ -51,10 +54,90 @@ def maximum(first, second) -> Array:
 
 
 def exact(arithmetic: Arithmetic, value: sp.Expr):
-    """A sympy constant in the working arithmetic."""
+    """A sympy constant in the working arithmetic (each evaluated once per precision)."""
     if arithmetic is FLOAT64:
-        return float(value)
+        return _float_constant(value)
+    return _mpmath_constant(value, mpmath.mp.prec)
+
+
+@lru_cache(maxsize=None)
+def _float_constant(value: sp.Expr) -> float:
+    return float(value)
+
+
+@lru_cache(maxsize=None)
+def _mpmath_constant(value: sp.Expr, precision: int) -> mpmath.mpf:
+    """The constant at the working precision `precision` (bits; part of the cache key)."""
     return mpmath.mpf(str(sp.N(value, 70)))
+
+
+class Deferred:
+    """A value computed on first use (see `DeferredValues`)."""
+
+    def __init__(self, compute: Callable[[], Array]) -> None:
+        self.compute = compute
+
+
+class DeferredValues(MutableMapping):
+    """Values of symbols at an instance (CONTRACT.md's `bound` symbols, the statement's symbols),
+    built on first use by `build`, in the arithmetic and under the numpy error state in force
+    when the mapping was made: only a candidate right side, a witness or the formula-path tests
+    read them, and in 50 digits they cost more than the parts. A value `build` returns as
+    `Deferred` (the smoothness constant L: Γ_sym and its spectral norm) is computed only when
+    it is read. Values set before the build replace the built ones."""
+
+    def __init__(self, build: Callable[[], dict], arithmetic: Arithmetic) -> None:
+        self._build = build
+        self._arithmetic = arithmetic
+        self._error_state = np.geterr()
+        self._values: dict | None = None
+        self._overrides: dict = {}
+
+    def _computing(self) -> contextlib.ExitStack:
+        stack = contextlib.ExitStack()
+        stack.enter_context(self._arithmetic.context())
+        stack.enter_context(np.errstate(**self._error_state))
+        return stack
+
+    def _all(self) -> dict:
+        if self._values is None:
+            with self._computing():
+                built = self._build()
+            self._values, self._overrides = {**built, **self._overrides}, {}
+        return self._values
+
+    def __getitem__(self, name: str) -> Array:
+        values = self._overrides if self._values is None and name in self._overrides else self._all()
+        value = values[name]
+        if isinstance(value, Deferred):
+            with self._computing():
+                value = values[name] = value.compute()
+        return value
+
+    def __setitem__(self, name: str, value: Array) -> None:
+        (self._overrides if self._values is None else self._values)[name] = value
+
+    def __delitem__(self, name: str) -> None:
+        del self._all()[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._all()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def copy(self) -> "DeferredValues":
+        """A copy that is built (or whose deferred values are computed) on its own first use."""
+        copied = DeferredValues(self._build, self._arithmetic)
+        copied._error_state = self._error_state
+        if self._values is None:
+            copied._overrides = dict(self._overrides)
+        else:
+            copied._values = dict(self._values)
+        return copied
 
 
 class ConstantsModel:
@@ -106,26 +189,68 @@ class Context:
         self.L_phi, self.S_phi = exact(arithmetic, L_phi), exact(arithmetic, S_phi)
         self.L_ell = exact(arithmetic, LOSS_CONSTANTS[instance.loss])
         self.batch = instance.inputs.shape[:-2]
-        self.x = arithmetic.convert(instance.inputs)
-        if LOSSES[instance.loss].integer_targets:
-            self.y = np.asarray(instance.targets).astype(np.int64)
-        else:
-            self.y = arithmetic.convert(instance.targets)
+        self._shared: dict[tuple, tuple[tuple, object]] = {}
+        """Results that do not depend on the constants model (conversions, spectral norms of
+        converted arrays, passes), by operation and operand identities; shared with `sibling`s."""
         self.W = self.weights(instance.weights)
+
+    def sibling(self, model: ConstantsModel) -> "Context":
+        """The same instance in the same arithmetic with right sides from `model`, sharing every
+        model-independent result computed so far or later (a false variant's claim evaluates
+        the lemma under its modified recursion and under MODEL.md's on one instance)."""
+        sibling = Context.__new__(Context)
+        sibling.__dict__.update({name: value for name, value in self.__dict__.items() if name not in ("W", "model")})
+        sibling.model = model
+        sibling.W = sibling.weights(self.instance.weights)
+        return sibling
+
+    def shared(self, operation: str, operands: tuple, compute: Callable[[], object]):
+        """`compute()` once per (operation, operand identities) for this context and its
+        siblings; the operands are kept with the result, so their ids are not reused."""
+        key = (operation, *map(id, operands))
+        hit = self._shared.get(key)
+        if hit is None or any(kept is not operand for kept, operand in zip(hit[0], operands)):
+            hit = self._shared[key] = (operands, compute())
+        return hit[1]
+
+    @property
+    def x(self) -> Array:
+        """The inputs in the working arithmetic (converted on first use)."""
+        return self.converted(self.instance.inputs)
+
+    @property
+    def y(self) -> Array:
+        """The targets in the working arithmetic (integer class labels as they are)."""
+        if LOSSES[self.instance.loss].integer_targets:
+            return self.shared("labels", (self.instance.targets,), lambda: np.asarray(self.instance.targets).astype(np.int64))
+        return self.converted(self.instance.targets)
 
     # ------------------------------------------------------------------ arithmetic
 
     def weights(self, weights) -> tuple[Array, ...]:
-        """A weight tuple in the working arithmetic."""
-        return tuple(self.ar.convert(w) for w in weights)
+        """A weight tuple in the working arithmetic. Each array is converted once per context:
+        an instance's W^f or W^b is often its W itself, and an mpmath conversion is costly."""
+        return tuple(self.converted(w) for w in weights)
+
+    def converted(self, array: Array) -> Array:
+        """An instance array in the working arithmetic, converted once (`shared`)."""
+        return self.shared("convert", (array,), lambda: self.ar.convert(array))
 
     def norm(self, values: Array, axes: int | tuple[int, ...] = -1) -> Array:
         """Euclidean norm over `axes` (Frobenius for two axes)."""
         return self.ar.norm(values, axes)
 
     def spectral_norm(self, matrices: Array) -> Array:
-        """||W||_2 over the last two axes."""
-        return self.ar.spectral_norm(matrices)
+        """||W||_2 over the last two axes (once per array: `shared`)."""
+        return self.shared("spectral norm", (matrices,), lambda: self.ar.spectral_norm(matrices))
+
+    def spectral_norms(self, same_shape: tuple[Array, ...]) -> tuple[Array, ...]:
+        """||W||_2 of each of several arrays of one shape (arrays, as `spectral_norm` gives): one
+        call for all (each matrix's singular values are computed alone, as in separate calls)."""
+        if len(same_shape) == 1:
+            return (self.spectral_norm(same_shape[0]),)
+        norms = self.shared("spectral norms", same_shape, lambda: np.asarray(self.ar.spectral_norm(np.stack(same_shape))))
+        return tuple(norms[index, ...] for index in range(len(same_shape)))
 
     def sqrt(self, values: Array) -> Array:
         return self.ar.sqrt(values)
@@ -146,17 +271,24 @@ class Context:
         """(forward pass, deltas δ_m) of the (possibly mixed) pass: forward with W^f, backward MVMs with W^b."""
         forward_weights = self.W if forward_weights is None else forward_weights
         backward_weights = forward_weights if backward_weights is None else backward_weights
-        forward_pass = network.forward(forward_weights, self.x, self.activation)
-        deltas = network.backward(forward_pass, self.y, backward_weights, self.activation, self.loss)
-        return forward_pass, deltas
+
+        def compute():
+            forward_pass = network.forward(forward_weights, self.x, self.activation)
+            return forward_pass, network.backward(forward_pass, self.y, backward_weights, self.activation, self.loss)
+
+        return self.shared("passes", (*forward_weights, *backward_weights), compute)
 
     def per_sample_gradients(self, forward_pass, deltas) -> list[Array]:
         """∇_{W_m} f = δ_m a_{m−1}^T per sample, [batch..., samples, d_m, d_{m−1}] per layer."""
-        return [network.per_sample_weight_gradients(d, a) for d, a in zip(deltas, forward_pass.layer_inputs)]
+        return self.shared(
+            "per-sample gradients", (forward_pass, *deltas),
+            lambda: [network.per_sample_weight_gradients(d, a) for d, a in zip(deltas, forward_pass.layer_inputs)],
+        )
 
     def micro_batch_gradient(self, forward_weights=None, backward_weights=None) -> tuple[Array, ...]:
         """The micro-batch gradient (mean over samples) of the mixed pass."""
-        return tuple(network.gradients_from_pass(*self.passes(forward_weights, backward_weights)))
+        forward_pass, deltas = self.passes(forward_weights, backward_weights)
+        return self.shared("micro-batch gradient", (forward_pass, *deltas), lambda: tuple(network.gradients_from_pass(forward_pass, deltas)))
 
     def total_norm(self, per_layer: list[Array], axes=(-2, -1)) -> Array:
         """sqrt(Σ_m ||q_m||²) over the layers."""
@@ -196,7 +328,8 @@ class Context:
             return self.ar.convert(np.asarray(self.instance.omega, dtype=float))[..., None, :]
         norms = []
         for m in range(self.instance.layers):
-            candidates = [self.ar.spectral_norm(weights[m]) for weights in weight_sets]
+            distinct = tuple({id(weights[m]): weights[m] for weights in weight_sets}.values())  # W^f, W^b are often W
+            candidates = list(self.spectral_norms(distinct))
             largest = candidates[0]
             for candidate in candidates[1:]:
                 largest = maximum(largest, candidate)
@@ -232,59 +365,70 @@ class Context:
         matrix = symmetric_gamma(gamma_matrix(omega, X, self.L_phi, self.S_phi, self.L_ell, G_ell, self.model.stability))
         return self.ar.spectral_norm(matrix)
 
-    def bound_symbols(self, omega, X, Y, G_ell, signal, L, headline_rhs) -> dict[str, Array]:
+    def bound_symbols(self, omega, X, Y, G_ell, signal, L: "Array | Callable[[], Array]", headline_rhs) -> "DeferredValues":
         """Values of the symbols every lemma offers a candidate right side (CONTRACT.md `bound`),
-        broadcast against the per-sample shape; `D`, `u_f`, `u_b` are 0 unless a lemma sets them."""
+        broadcast against the per-sample shape; `D`, `u_f`, `u_b` are 0 unless a lemma sets them.
+        Built on first use; `L` may be given as a function computing it (`lambda:
+        c.smoothness(...)`), the costliest of them, then computed only if read."""
         instance = self.instance
-        omega_layers = omega[..., 0, :]
-        W_max = self.largest_entry(self.W) if instance.W_max is None else self.scalar(instance.W_max)
-        product = omega_layers[..., 0]
-        for m in range(1, instance.layers):
-            product = product * omega_layers[..., m]
-        zero = 0 * X
-        return {
-            "M": zero + instance.layers,
-            "alpha": zero + self.scalar(instance.alpha),
-            "tau": zero + self.scalar(instance.tau),
-            "W_max": zero + W_max,
-            "X": zero + X,
-            "Y": zero + Y,
-            "L_phi": zero + self.L_phi,
-            "S_phi": zero + self.S_phi,
-            "L_ell": zero + self.L_ell,
-            "G_ell": zero + G_ell,
-            "omega_max": zero + amax(omega_layers, axis=-1)[..., None],
-            "omega_prod": zero + np.asarray(product)[..., None],
-            "D": zero,
-            "u_f": zero,
-            "u_b": zero,
-            "G": zero + signal.G,
-            "L": zero + L,
-            "bound": zero + headline_rhs,
-        }
 
-    def statement_values(self, omega, X, G_ell, **extra) -> dict[str, Array]:
+        def build() -> dict[str, Array]:
+            omega_layers = omega[..., 0, :]
+            W_max = self.largest_entry(self.W) if instance.W_max is None else self.scalar(instance.W_max)
+            product = omega_layers[..., 0]
+            for m in range(1, instance.layers):
+                product = product * omega_layers[..., m]
+            zero = 0 * X
+            return {
+                "M": zero + instance.layers,
+                "alpha": zero + self.scalar(instance.alpha),
+                "tau": zero + self.scalar(instance.tau),
+                "W_max": zero + W_max,
+                "X": zero + X,
+                "Y": zero + Y,
+                "L_phi": zero + self.L_phi,
+                "S_phi": zero + self.S_phi,
+                "L_ell": zero + self.L_ell,
+                "G_ell": zero + G_ell,
+                "omega_max": zero + amax(omega_layers, axis=-1)[..., None],
+                "omega_prod": zero + np.asarray(product)[..., None],
+                "D": zero,
+                "u_f": zero,
+                "u_b": zero,
+                "G": zero + signal.G,
+                "L": Deferred(lambda: zero + L()) if callable(L) else zero + L,
+                "bound": zero + headline_rhs,
+            }
+
+        return DeferredValues(build, self.ar)
+
+    def statement_values(self, omega, X, G_ell, **extra) -> DeferredValues:
         """Values of the statement's symbols (theory.symbols names: omega_m, X, L_phi, ...),
         for evaluating the sympy right sides at this instance (the formula path). Per-layer
-        quantities (ω and the `u_f`, `u_b`, `d_f`, `d_b` of `extra`) come as [batch..., 1, M]."""
-        zero = 0 * X
-        values = {
-            "X": X,
-            "L_phi": zero + self.L_phi,
-            "S_phi": zero + self.S_phi,
-            "L_ell": zero + self.L_ell,
-            "G_ell": zero + G_ell,
-            "alpha": zero + self.scalar(self.instance.alpha),
-            "tau": zero + self.scalar(self.instance.tau),
-        }
-        values |= {f"omega_{m + 1}": zero + omega[..., m] for m in range(self.instance.layers)}
-        for name, value in extra.items():
-            value = np.asarray(value)
-            if name in ("u_f", "u_b", "d_f", "d_b"):
-                values |= {f"{name}_{m + 1}": zero + value[..., m] for m in range(self.instance.layers)}
-            else:
-                values[name] = zero + value
-        return values
+        quantities (ω and the `u_f`, `u_b`, `d_f`, `d_b` of `extra`) come as [batch..., 1, M].
+        Built on first use (only the formula-path tests read them)."""
+
+        def build() -> dict[str, Array]:
+            zero = 0 * X
+            values = {
+                "X": X,
+                "L_phi": zero + self.L_phi,
+                "S_phi": zero + self.S_phi,
+                "L_ell": zero + self.L_ell,
+                "G_ell": zero + G_ell,
+                "alpha": zero + self.scalar(self.instance.alpha),
+                "tau": zero + self.scalar(self.instance.tau),
+            }
+            values |= {f"omega_{m + 1}": zero + omega[..., m] for m in range(self.instance.layers)}
+            for name, value in extra.items():
+                value = np.asarray(value)
+                if name in ("u_f", "u_b", "d_f", "d_b"):
+                    values |= {f"{name}_{m + 1}": zero + value[..., m] for m in range(self.instance.layers)}
+                else:
+                    values[name] = zero + value
+            return values
+
+        return DeferredValues(build, self.ar)
 
     @property
     def device(self):

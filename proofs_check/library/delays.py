@@ -27,21 +27,25 @@ class DelayWindow:
 
     def __init__(self, c: Context) -> None:
         instance = c.instance
-        self.history = tuple(c.ar.convert(h) for h in instance.history)
-        self.current = tuple(h[..., -1, :, :] for h in self.history)
+        self.context = c
+        self.history = tuple(c.converted(h) for h in instance.history)
+        self.current = c.shared("current versions", self.history, lambda: tuple(h[..., -1, :, :] for h in self.history))
         self.forward_delays = np.asarray(instance.forward_delays, dtype=np.int64)
         backward = instance.backward_delays if instance.backward_delays is not None else np.zeros_like(self.forward_delays)
         self.backward_delays = np.asarray(backward, dtype=np.int64)
-        self.step_norms = [c.ar.norm(np.diff(h, axis=-3), (-2, -1)) for h in self.history]
+        self.step_norms = [c.shared("step norms", (h,), lambda h=h: c.ar.norm(np.diff(h, axis=-3), (-2, -1))) for h in self.history]
         self.length = self.history[0].shape[-3]
 
     def stale(self, delays: Array) -> tuple[Array, ...]:
         """W_m^{(k − d_m)} per layer (delays [batch..., M])."""
-        chosen = []
-        for m, h in enumerate(self.history):
-            index = self.length - 1 - delays[..., m]
-            chosen.append(np.take_along_axis(h, index[..., None, None, None], axis=-3)[..., 0, :, :])
-        return tuple(chosen)
+        def compute():
+            chosen = []
+            for m, h in enumerate(self.history):
+                index = self.length - 1 - delays[..., m]
+                chosen.append(np.take_along_axis(h, index[..., None, None, None], axis=-3)[..., 0, :, :])
+            return tuple(chosen)
+
+        return self.context.shared("stale versions", (delays, *self.history), compute)
 
     def increments(self, delays: Array) -> Array:
         """Σ_{i=k−d_m}^{k−1} ||W_m^{(i+1)} − W_m^{(i)}||_F per layer, [batch..., M]."""
@@ -59,13 +63,13 @@ class DelaySetup:
     constants and the step α q_max (ALD: α(1 + W_max/τ))."""
 
     def __init__(self, c: Context) -> None:
-        ar, instance = c.ar, c.instance
+        instance = c.instance
         self.window = window = DelayWindow(c)
         c.W = window.current
         if instance.omega is not None:
             self.omega = c.omega()
         else:
-            self.omega = np.stack([amax(ar.spectral_norm(h), axis=-1) for h in window.history], -1)[..., None, :]
+            self.omega = np.stack([amax(c.spectral_norm(h), axis=-1) for h in window.history], -1)[..., None, :]
         self.X, self.Y = c.micro_batch_X(), c.micro_batch_Y()
         if instance.W_max is not None:
             self.W_max = c.scalar(instance.W_max)

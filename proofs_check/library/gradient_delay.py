@@ -69,10 +69,9 @@ class GradientDelay(DelayLemma):
         measured_bound = ar.norm(gamma, -1)
         parts = []
         for m in range(layers):
-            gap = ar.spectral_norm(window.current[m] - stale_forward[m])[..., None]
-            parts.append(Part("||W_m − W^f_m||_2 ≤ u^f_m (increments over d^f_m)", gap, u_f[..., 0, m][..., None], m + 1))
-            gap = ar.spectral_norm(window.current[m] - stale_backward[m])[..., None]
-            parts.append(Part("||W_m − W^b_m||_2 ≤ u^b_m (increments over d^b_m)", gap, u_b[..., 0, m][..., None], m + 1))
+            forward_gap, backward_gap = c.spectral_norms((window.current[m] - stale_forward[m], window.current[m] - stale_backward[m]))
+            parts.append(Part("||W_m − W^f_m||_2 ≤ u^f_m (increments over d^f_m)", forward_gap[..., None], u_f[..., 0, m][..., None], m + 1))
+            parts.append(Part("||W_m − W^b_m||_2 ≤ u^b_m (increments over d^b_m)", backward_gap[..., None], u_b[..., 0, m][..., None], m + 1))
         parts += [Part("||g̃_m − ∇_{W_m} f||_F ≤ γ_m (measured u)", differences[m], gamma[..., m], m + 1) for m in range(layers)]
         headline = Part("||g̃_k − ∇f(W^{(k)};ξ_k)||_F ≤ α c_D", lhs, alpha * c_D)
         parts += [
@@ -80,7 +79,7 @@ class GradientDelay(DelayLemma):
             Part("||Γ(u^f, u^b)|| ≤ α c_D", measured_bound, alpha * c_D),
             headline,
         ]
-        symbols = c.bound_symbols(omega, X, setup.Y, G_ell, signal, c.smoothness(omega, X, G_ell), headline.rhs)
+        symbols = c.bound_symbols(omega, X, setup.Y, G_ell, signal, lambda: c.smoothness(omega, X, G_ell), headline.rhs)
         symbols["W_max"] = 0 * X + setup.W_max
         symbols["D"] = 0 * X + amax(maximum(d_f, d_b), axis=-1)[..., None]
         symbols["u_f"] = 0 * X + asum(u_f, axis=-1)

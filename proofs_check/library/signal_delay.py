@@ -86,11 +86,10 @@ class SignalDelay(DelayLemma):
         stale_pass, stale_deltas = c.passes(stale_forward, stale_backward)
         parts = []
         for m in range(layers):
-            gap = ar.spectral_norm(window.current[m] - stale_forward[m])[..., None]
-            parts.append(Part("||W_m − W^f_m||_2 ≤ Σ increments over d^f_m", gap, measured_f[..., 0, m][..., None], m + 1))
+            forward_gap, backward_gap = c.spectral_norms((window.current[m] - stale_forward[m], window.current[m] - stale_backward[m]))
+            parts.append(Part("||W_m − W^f_m||_2 ≤ Σ increments over d^f_m", forward_gap[..., None], measured_f[..., 0, m][..., None], m + 1))
             parts.append(Part("Σ increments over d^f_m ≤ α q_max G_m d^f_m", measured_f[..., 0, m][..., None], worst_f[..., 0, m][..., None], m + 1))
-            gap = ar.spectral_norm(window.current[m] - stale_backward[m])[..., None]
-            parts.append(Part("||W_m − W^b_m||_2 ≤ Σ increments over d^b_m", gap, measured_b[..., 0, m][..., None], m + 1))
+            parts.append(Part("||W_m − W^b_m||_2 ≤ Σ increments over d^b_m", backward_gap[..., None], measured_b[..., 0, m][..., None], m + 1))
             parts.append(Part("Σ increments over d^b_m ≤ α q_max G_m d^b_m", measured_b[..., 0, m][..., None], worst_b[..., 0, m][..., None], m + 1))
         for m in range(layers):
             gap = ar.norm(fresh.pre_activations[m] - stale_pass.pre_activations[m], -1)
@@ -106,7 +105,7 @@ class SignalDelay(DelayLemma):
             parts.append(Part("||δ̃_m − δ_m|| ≤ ε_m (worst-case u^f, u^b)", gap, both_worst.eps[..., m], m + 1))
         last = next(p for p in parts if p.name == "||z̃_m − z_m|| ≤ ζ_m (worst-case u^f)" and p.layer == layers)
         headline = Part("||z̃_M − z_M|| ≤ ζ_M (worst case)", last.lhs, last.rhs, layers)
-        symbols = c.bound_symbols(omega, X, setup.Y, setup.G_ell, setup.signal, c.smoothness(omega, setup.X, setup.G_ell), headline.rhs)
+        symbols = c.bound_symbols(omega, X, setup.Y, setup.G_ell, setup.signal, lambda: c.smoothness(omega, setup.X, setup.G_ell), headline.rhs)
         symbols["W_max"] = 0 * X + setup.W_max
         symbols["D"] = 0 * X + amax(maximum(d_f, d_b), axis=-1)[..., None]
         symbols["u_f"] = 0 * X + asum(measured_f, axis=-1)

@@ -52,8 +52,9 @@ class SignalStability(Lemma):
         W_b = c.weights(instance.backward_weights or instance.weights)
         omega, X, Y = c.omega(c.W, W_f, W_b), c.per_sample_X(), c.per_sample_Y()
         G_ell = c.G_ell(omega, X, Y)
-        u_f = np.stack([ar.spectral_norm(c.W[m] - W_f[m]) for m in range(layers)], -1)[..., None, :]
-        u_b = np.stack([ar.spectral_norm(c.W[m] - W_b[m]) for m in range(layers)], -1)[..., None, :]
+        gaps = [c.spectral_norms((c.W[m] - W_f[m], c.W[m] - W_b[m])) for m in range(layers)]  # ||W_m − W^f_m||_2, ||W_m − W^b_m||_2
+        u_f = np.stack([gap[0] for gap in gaps], -1)[..., None, :]
+        u_b = np.stack([gap[1] for gap in gaps], -1)[..., None, :]
         bounds = c.stability(omega, X, G_ell, u_f, u_b)
         exact_pass, exact_deltas = c.passes(c.W, c.W)
         mixed_pass, mixed_deltas = c.passes(W_f, W_b)
@@ -74,7 +75,7 @@ class SignalStability(Lemma):
         headline = Part("||∇f − g̃||_F ≤ ||γ||", c.total_norm(differences), ar.norm(bounds.gamma, -1))
         parts.append(headline)
         signal = c.signal(omega, X, G_ell)
-        symbols = c.bound_symbols(omega, X, Y, G_ell, signal, c.smoothness(omega, X, G_ell), headline.rhs)
+        symbols = c.bound_symbols(omega, X, Y, G_ell, signal, lambda: c.smoothness(omega, X, G_ell), headline.rhs)
         symbols["u_f"] = 0 * X + asum(c.frobenius_gaps(c.W, W_f), axis=-1)[..., None]
         symbols["u_b"] = 0 * X + asum(c.frobenius_gaps(c.W, W_b), axis=-1)[..., None]
         values = c.statement_values(omega, X, G_ell, u_f=u_f, u_b=u_b)

@@ -88,8 +88,8 @@ class UserLemma(Lemma):
     # -------------------------------------------------------------- evaluation
 
     def evaluate_at(self, c: Context) -> Evaluation:
-        family = self.family.evaluate_at(Context(c.instance, c.ar, c.model))
-        symbols = dict(family.symbols)
+        family = self.family.evaluate_at(c.sibling(c.model))
+        symbols = family.symbols.copy()
         shape = np.shape(family.headline.lhs)
         rhs = self.candidate.evaluate(symbols, np.empty(shape, dtype=object if c.ar.name != "float64" else float))
         name = self.headline_name

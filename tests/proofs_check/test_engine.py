@@ -77,6 +77,28 @@ def test_near_ties_are_decided_in_high_precision():
     assert judge(instance, far, lambda _: pytest.fail("no recomputation far from a tie"))[0].status[0] == VIOLATED
 
 
+def test_the_50_digit_spectral_norm_is_a_50_digit_evaluation():
+    """||W||_2 in mpmath (the largest eigenvalue of the smaller Gram matrix) agrees with mpmath's
+    SVD to 45 digits on every shape class (1 × n, 2 × n, n × n, tall, wide, degenerate), and tells
+    apart matrices that differ by 1e-40 (so it is no float64 value in disguise)."""
+    import mpmath
+
+    from proofs_check.precision import MPMATH
+
+    rng = np.random.default_rng(0)
+    shapes = [(1, 4), (4, 1), (2, 2), (2, 5), (5, 2), (3, 3), (4, 4), (6, 3), (3, 6)]
+    matrices = [rng.normal(size=shape) for shape in shapes] + [np.eye(3), np.zeros((3, 3)), np.ones((4, 3))]
+    with MPMATH.context():
+        for matrix in matrices:
+            converted = MPMATH.convert(matrix[None])
+            norm = MPMATH.spectral_norm(converted)[0]
+            reference = max(abs(v) for v in mpmath.svd_r(mpmath.matrix(converted[0].tolist()), compute_uv=False))
+            assert abs(norm - reference) <= mpmath.mpf("1e-45") * max(reference, 1), matrix.shape
+        nudged = MPMATH.convert(np.eye(3)[None])
+        nudged[0, 0, 0] += mpmath.mpf("1e-40")
+        assert MPMATH.spectral_norm(nudged)[0] - 1 > mpmath.mpf("0.9e-40")
+
+
 def test_tolerance_is_exactly_model_md():
     assert judge_part(Part("p", np.array([1.0 + 0.9e-9]), np.array([1.0]))).status[0] == HOLDS
     assert judge_part(Part("p", np.array([1.0 + 2e-9]), np.array([1.0]))).status[0] == VIOLATED

@@ -220,3 +220,20 @@ def test_merged_checks_equal_one_sequential_check():
             assert merged.witness.origin == sequential.witness.origin
             assert np.array_equal(merged.witness.inputs, sequential.witness.inputs)
     assert statuses[0] == "holds" and statuses[-1] == "violated"
+
+
+def test_every_blas_runs_single_threaded_inside_a_task():
+    """The thread pools are found once per set of loaded BLAS packages (issue 12), yet every
+    BLAS pool of the process is limited to one thread inside the block, and restored after."""
+    from threadpoolctl import threadpool_info
+
+    from proofs_check.executor import single_threaded_blas
+
+    def blas_threads():
+        return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+    before = blas_threads()
+    for _ in range(2):
+        with single_threaded_blas():
+            assert blas_threads() and all(threads == 1 for threads in blas_threads())
+        assert blas_threads() == before

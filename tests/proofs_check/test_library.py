@@ -226,3 +226,29 @@ def test_stale_histories_read_the_backward_versions_of_their_delays():
     assert all(np.array_equal(h[i + 1], h[i] - 0.1 * g) for h, g in zip(history, gradient))
     current = network.gradients(reads(forward), x, y, TANH, SQUARED, backward_weights=[h[i] for h in history])
     assert not all(np.allclose(h[i + 1], h[i] - 0.1 * g) for h, g in zip(history, current))
+
+
+@pytest.mark.parametrize("lemma_id", MODEL_ORDER)
+def test_a_sibling_context_evaluates_like_a_fresh_one(lemma_id):
+    """A false variant's claim evaluates the lemma under two constants models in sibling contexts
+    that share their model-independent work: each evaluation equals one in a fresh context, in
+    both orders, and the shared work is really shared (the same pass object)."""
+    from proofs_check.adversarial import SearchSpace
+    from proofs_check.library import EXACT, Context
+    from proofs_check.library.variants import DELAY_IGNORED, WITHOUT_CURVATURE
+
+    lemma = get_lemma(lemma_id)
+    rng = np.random.default_rng(5)
+    space = SearchSpace(lemma, lemma.draw_structure(rng))
+    instance = space.instance(rng.uniform(-1, 1, size=(3, space.size)))
+    for model in (WITHOUT_CURVATURE, DELAY_IGNORED):
+        first = Context(instance, model=model)
+        second = first.sibling(EXACT)
+        shared = [lemma.evaluate_in(second).parts, lemma.evaluate_in(first).parts]
+        fresh = [lemma.evaluate(instance, model=EXACT).parts, lemma.evaluate(instance, model=model).parts]
+        for shared_parts, fresh_parts in zip(shared, fresh):
+            assert [p.name for p in shared_parts] == [p.name for p in fresh_parts]
+            for a, b in zip(shared_parts, fresh_parts):
+                assert np.array_equal(a.lhs, b.lhs, equal_nan=True) and np.array_equal(a.rhs, b.rhs, equal_nan=True), a.name
+        assert first.passes()[0] is second.passes()[0]
+        assert first.model is model and second.model is EXACT
