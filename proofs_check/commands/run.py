@@ -7,7 +7,6 @@ any violation). Exit 0 when every check holds, 1 when a bound is violated or err
 from __future__ import annotations
 
 import argparse
-import gc
 import sys
 import time
 from pathlib import Path
@@ -90,19 +89,12 @@ def print_summary(report: dict, out: Path) -> None:
 
 def run(arguments: argparse.Namespace) -> int:
     check_output_directory(arguments.out)
-    # The objects alive now (the toolkit's modules and the caches of sympy, numpy, scipy, ...)
-    # outlive the job: kept out of the cyclic garbage collector's passes while it runs, which
-    # otherwise walk them again and again as the job allocates (about 5% of its time, issue 12).
-    gc.freeze()
-    try:
-        with command_executor(arguments) as executor:
-            start = time.perf_counter()
-            result = verify(arguments.quick, arguments.seed, progress=_progress, executor=executor)
-        report = build_report(result, time.perf_counter() - start, command_line(arguments))
-        with atomic_directory(arguments.out, OUTPUT_ENTRIES) as staging:
-            write_outputs(staging, result, report)
-    finally:
-        gc.unfreeze()
+    with command_executor(arguments) as executor:
+        start = time.perf_counter()
+        result = verify(arguments.quick, arguments.seed, progress=_progress, executor=executor)
+    report = build_report(result, time.perf_counter() - start, command_line(arguments))
+    with atomic_directory(arguments.out, OUTPUT_ENTRIES) as staging:
+        write_outputs(staging, result, report)
     if arguments.json:
         print(json_text(report))
     else:
