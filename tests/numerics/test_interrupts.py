@@ -126,11 +126,11 @@ SIGTERM = (signal.SIGTERM, 143, "SIGTERM")
     ("arguments", "sent", "code", "name"),
     [
         (["tightness", "--lemma", "all", "--budget", "1000"], *SIGINT),
-        (["schedule", "--schedule", "single", "--stages", "60", "--micro-batches", "400"], *SIGTERM),
+        (["experiment", "figure4", "--quick", "--out", "OUT"], *SIGTERM),
         (["run", "--quick", "--out", "OUT"], *SIGINT),
         (["run", "--quick", "--out", "OUT"], *SIGTERM),
     ],
-    ids=["tightness-SIGINT", "schedule-SIGTERM", "run-SIGINT", "run-SIGTERM"],
+    ids=["tightness-SIGINT", "figure4-SIGTERM", "run-SIGINT", "run-SIGTERM"],
 )
 def test_a_signal_ends_a_command_with_one_line(tmp_path, arguments, sent, code, name):
     out = tmp_path / "results"
