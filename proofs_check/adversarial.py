@@ -5,7 +5,8 @@ its *search space* maps a parameter vector θ ∈ [−1, 1]^n to an instance (we
 inputs, targets, perturbations, gradients; for the delay lemmas the initial weights of a
 stale-gradient history). For each structure drawn, scipy's differential evolution (a
 global method, vectorised so that one call evaluates a whole population as one batched
-instance) is followed by multi-start local refinement (Powell) from the best points.
+instance) is followed by L-BFGS-B from its best point (each forward-difference gradient one
+batch of n + 1 points) and a local differential evolution around where that ended.
 Every random choice flows from the seed and the budget is a number of evaluations, so the
 same seed and budget give bit-identical results on any machine. Commands take a budget in
 seconds and convert it at the nominal rate `EVALUATIONS_PER_SECOND` (measured on a 2-core
@@ -122,29 +123,68 @@ def evaluations_for(seconds: float) -> int:
 EXPLORATION_BATCH = 64
 
 
-def _refine(space: SearchSpace, evaluate_rows, rng: np.random.Generator) -> None:
-    """Differential evolution (vectorised) then Powell from its best point and from a random start."""
-    population = max(8, min(40, 4 * space.size))
-    result = optimize.differential_evolution(
+def _differential_evolution(space: SearchSpace, evaluate_rows, rng: np.random.Generator, bounds, generations: int, population: int, **options):
+    """scipy's differential evolution, vectorised: each generation is one batched evaluation."""
+    return optimize.differential_evolution(
         lambda thetas: -evaluate_rows(space, thetas.T),
-        bounds=[(-1.0, 1.0)] * space.size,
+        bounds=bounds,
         popsize=max(1, population // space.size),
-        maxiter=30,
+        maxiter=generations,
         tol=0.0,
         seed=rng,
         polish=False,
         vectorized=True,
         updating="deferred",
+        **options,
+    )
+
+
+FINITE_DIFFERENCE_STEP = float(np.sqrt(np.finfo(float).eps))
+"""Step of the forward differences that give L-BFGS-B its gradient (θ lies in [−1, 1])."""
+LOCAL_EVALUATIONS = 20
+"""Evaluations per parameter of each local stage (L-BFGS-B, then local differential evolution)."""
+LOCAL_RADIUS = 0.5
+"""Half-width of the box of the local differential evolution around the L-BFGS-B end point."""
+
+
+def _gradient_descent(space: SearchSpace, evaluate_rows, start: Array, evaluations: int):
+    """scipy's L-BFGS-B from `start` within [−1, 1]^n; each value comes with its forward-difference
+    gradient, all n + 1 points evaluated as one batch (a step that would leave the box goes backwards)."""
+
+    def value_and_gradient(theta: Array) -> tuple[float, Array]:
+        theta = np.clip(theta, -1.0, 1.0)
+        steps = np.where(theta + FINITE_DIFFERENCE_STEP <= 1.0, FINITE_DIFFERENCE_STEP, -FINITE_DIFFERENCE_STEP)
+        values = -evaluate_rows(space, np.vstack([theta, theta + np.diag(steps)]))
+        return float(values[0]), (values[1:] - values[0]) / steps
+
+    return optimize.minimize(
+        value_and_gradient,
+        start,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(-1.0, 1.0)] * space.size,
+        options={"maxfun": max(1, evaluations // (space.size + 1)), "maxiter": evaluations},
+    )
+
+
+def _refine(space: SearchSpace, evaluate_rows, rng: np.random.Generator) -> None:
+    """Batched refinement of one structure: differential evolution over [−1, 1]^n, L-BFGS-B from
+    its best point, then differential evolution in a box of half-width `LOCAL_RADIUS` around
+    where L-BFGS-B ended (points beyond [−1, 1] are clipped onto its faces by `SearchSpace`,
+    so a face or a corner is reached with positive probability). Every stage evaluates whole
+    batches: the population of a generation, or a point with its n difference points."""
+    population = max(8, min(40, 4 * space.size))
+    result = _differential_evolution(
+        space, evaluate_rows, rng, [(-1.0, 1.0)] * space.size, 30, population,
         init="sobol" if space.size > 1 else "latinhypercube",
     )
-    for start_point in (result.x, rng.uniform(-1, 1, size=space.size)):
-        optimize.minimize(
-            lambda theta: -float(evaluate_rows(space, theta[None, :])[0]),
-            start_point,
-            method="Powell",
-            bounds=[(-1.0, 1.0)] * space.size,
-            options={"maxfev": 20 * space.size, "xtol": 1e-6, "ftol": 1e-10},
-        )
+    local = _gradient_descent(space, evaluate_rows, result.x, LOCAL_EVALUATIONS * space.size)
+    centre = np.clip(local.x, -1.0, 1.0)
+    members = max(1, population // space.size) * space.size
+    _differential_evolution(
+        space, evaluate_rows, rng, list(zip(centre - LOCAL_RADIUS, centre + LOCAL_RADIUS)),
+        max(1, LOCAL_EVALUATIONS * space.size // members - 1), population, init="latinhypercube", x0=centre,
+    )
 
 
 def refinement_order(explored: list[tuple[float, int, "SearchSpace"]]) -> list["SearchSpace"]:

@@ -80,7 +80,9 @@ class BoxInvariance(Lemma):
         return structure.tau
 
     def build_search_instance(self, structure, weights, parts, common) -> Instance:
-        gradient = tuple(parts[f"g{m + 1}"] * (structure.tau / structure.alpha) for m in range(structure.layers))
+        # |g| ≤ τ/α rounded down, so that α|g| ≤ τ holds exactly (not only in float64) at θ = ±1
+        scale = np.nextafter(structure.tau / structure.alpha, 0.0)
+        gradient = tuple(parts[f"g{m + 1}"] * scale for m in range(structure.layers))
         return Instance(self.id, weights=weights, gradient=gradient, **common)
 
 
