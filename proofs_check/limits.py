@@ -45,7 +45,7 @@ class Limits:
     """Largest |exponent| of a power whose exponent is a number (`X**2` is fine; `9**9**9`
     would be evaluated exactly while parsing, so it is refused)."""
     budget: float = 100_000.0
-    """Largest `--budget`, in units of 10,000 evaluations (about a day of search here)."""
+    """Largest `--budget`, in units of 10,000 evaluations (several hours of search here)."""
 
 
 LIMITS = Limits()
@@ -154,4 +154,4 @@ def check_layers(layers: int, flag: str) -> None:
 def check_budget(budget: float, flag: str = "--budget") -> None:
     """Refuse a search budget above `LIMITS.budget` units."""
     if budget > LIMITS.budget:
-        raise UsageError(f"{flag}: {budget:g} units of 10,000 evaluations is above the limit of {LIMITS.budget:g} (about a second per unit here)")
+        raise UsageError(f"{flag}: {budget:g} units of 10,000 evaluations is above the limit of {LIMITS.budget:g} (about 0.3 s per unit here)")

@@ -22,7 +22,7 @@ from proofs_check.tolerance import HOLDS
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lemma", required=True, help="a registered lemma id (the built-ins, and those of --plugin files)")
     parser.add_argument("--rhs", required=True, help=f"candidate right side in the symbols {', '.join(BOUND_SYMBOLS)}")
-    parser.add_argument("--budget", type=positive_finite_float, default=10.0, help="search work in units of 10,000 evaluations, about a second each on a 2-core machine (default 10; an evaluation count, so results do not depend on the machine)")
+    parser.add_argument("--budget", type=positive_finite_float, default=10.0, help="search work in units of 10,000 evaluations, about 0.3 s each on a 2-core machine (default 10; an evaluation count, so results do not depend on the machine)")
     parser.add_argument("--seed", type=nonnegative_int, default=0)
     parser.add_argument("--witness", type=output_path, help="where to save a witness (default witnesses/<lemma>-bound.npz)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
