@@ -6,21 +6,42 @@ Exit codes: 0 success (every checked bound holds), 1 a bound is violated, 2 bad 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
 import threading
-from typing import Sequence
+from typing import Callable, Iterator, Sequence
 
 from proofs_check._version import __version__
 from proofs_check.commands import COMMANDS
 from proofs_check.errors import UsageError
 from proofs_check.executor import single_threaded_blas
-from proofs_check.library import REGISTRY, RegistryError
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports a bad argument in one line on stderr and exits 2."""
+    """argparse that reports a bad argument in one line on stderr and exits 2.
+
+    A command's parser is given its arguments (`--version`, then the `add_arguments` of the
+    command's module, imported then) when they are first needed: when that command is parsed or
+    its help or usage printed. So a command line imports only its own command's module."""
+
+    def __init__(self, *args, add_arguments: Callable[[argparse.ArgumentParser], None] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._pending_arguments = add_arguments
+
+    @property
+    def _actions(self) -> list:
+        # argparse reads the list of actions in everything that uses them (parsing, help, usage).
+        add_arguments = self.__dict__.get("_pending_arguments")
+        if add_arguments is not None:
+            self._pending_arguments = None
+            add_arguments(self)
+        return self.__dict__["_actions"]
+
+    @_actions.setter
+    def _actions(self, actions: list) -> None:
+        self.__dict__["_actions"] = actions
 
     def error(self, message: str) -> None:  # noqa: D102 - argparse hook
         self.exit(2, f"{self.prog}: error: {message}\n")
@@ -38,9 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=version)
     subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name, command in COMMANDS.items():
-        subparser = subparsers.add_parser(name, help=command.__doc__.splitlines()[0], description=command.__doc__)
-        subparser.add_argument("--version", action="version", version=version)
-        command.add_arguments(subparser)
+
+        def add_arguments(subparser: argparse.ArgumentParser, command=command) -> None:
+            subparser.add_argument("--version", action="version", version=version)
+            command.load().add_arguments(subparser)
+
+        subparsers.add_parser(name, help=command.docstring.splitlines()[0], description=command.docstring, add_arguments=add_arguments)
     return parser
 
 
@@ -57,16 +81,23 @@ SIGNAL_EXITS = {KeyboardInterrupt: ("SIGINT", 130), Terminated: ("SIGTERM", 143)
 """Exit code (128 + the signal's number) and name of each interrupting signal."""
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, started: Callable[[], None] | None = None) -> int:
     """Run one command and return its exit code; Ctrl-C (SIGINT) and SIGTERM end it with
-    one line on stderr and exit 130 / 143, never a traceback."""
+    one line on stderr and exit 130 / 143, never a traceback.
+
+    Parsing the command line imports the command's module (and what it imports); `started`
+    is called then, before the command runs (the entry point's: the imports done, Python's
+    signal handling restored, the imported objects frozen out of the garbage collector)."""
     in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
+    # With `started`, the caller's handlers cover the parsing (the entry point's startup ones).
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread and started is None else None
     command = None
     try:
-        parser = build_parser()
-        arguments = parser.parse_args(argv)
+        arguments = build_parser().parse_args(argv)
         command = arguments.command
+        if started is not None:
+            started()
+            previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
         return _run(arguments)
     except (KeyboardInterrupt, Terminated) as interruption:
         name, code = SIGNAL_EXITS[type(interruption)]
@@ -78,17 +109,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, previous)
 
 
+@contextlib.contextmanager
+def _lemmas(arguments: argparse.Namespace) -> Iterator[None]:
+    """For a command that checks lemmas (those that take `--plugin`, arguments.add_plugin_argument):
+    the registry with the lemmas of its `--plugin` files and of the installed packages (entry
+    points), undone at the end. The other commands do not use lemmas, nor import them."""
+    if not hasattr(arguments, "plugin"):
+        yield
+        return
+    from proofs_check.library import REGISTRY, RegistryError
+
+    with REGISTRY.scope():
+        try:
+            for plugin in arguments.plugin:
+                REGISTRY.load_plugin(plugin)
+            REGISTRY.load_entry_points(refresh=True)
+        except RegistryError as error:
+            raise UsageError(str(error)) from None
+        yield
+
+
 def _run(arguments: argparse.Namespace) -> int:
     try:
-        with REGISTRY.scope():
-            try:
-                for plugin in getattr(arguments, "plugin", ()):
-                    REGISTRY.load_plugin(plugin)
-                REGISTRY.load_entry_points(refresh=True)
-            except RegistryError as error:
-                raise UsageError(str(error)) from None
-            with single_threaded_blas():  # small matrix products: threaded BLAS only spins (issue 12)
-                return COMMANDS[arguments.command].run(arguments)
+        with _lemmas(arguments), single_threaded_blas():  # small matrix products: threaded BLAS only spins (issue 12)
+            return COMMANDS[arguments.command].load().run(arguments)
     except UsageError as error:
         print(f"proofs_check {arguments.command}: error: {error}", file=sys.stderr)
         return 2
