@@ -20,35 +20,24 @@ from proofs_check.executor import single_threaded_blas
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports a bad argument in one line on stderr and exits 2.
-
-    A command's parser is given its arguments (`--version`, then the `add_arguments` of the
-    command's module, imported then) when they are first needed: when that command is parsed or
-    its help or usage printed. So a command line imports only its own command's module."""
-
-    def __init__(self, *args, add_arguments: Callable[[argparse.ArgumentParser], None] | None = None, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._pending_arguments = add_arguments
-
-    @property
-    def _actions(self) -> list:
-        # argparse reads the list of actions in everything that uses them (parsing, help, usage).
-        add_arguments = self.__dict__.get("_pending_arguments")
-        if add_arguments is not None:
-            self._pending_arguments = None
-            add_arguments(self)
-        return self.__dict__["_actions"]
-
-    @_actions.setter
-    def _actions(self, actions: list) -> None:
-        self.__dict__["_actions"] = actions
+    """argparse that reports a bad argument in one line on stderr and exits 2."""
 
     def error(self, message: str) -> None:  # noqa: D102 - argparse hook
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The parser with one sub-command per module of proofs_check.commands."""
+def command_named(argv: Sequence[str]) -> str | None:
+    """The sub-command a command line names: its first word that is not an option (the
+    top-level options, --help and --version, take no value); None if there is none."""
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser with one sub-command per module of proofs_check.commands.
+
+    Every command is listed with its summary (its module's docstring, read without importing
+    it). With `argv`, only the command it names gets its arguments, so parsing a command line
+    imports that command's module alone (issue 12); without, every command gets them."""
     parser = _Parser(
         prog="proofs_check",
         description="Verify the convergence theory of pipeline-parallel analog in-memory training: "
@@ -58,13 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     version = f"%(prog)s {__version__}"
     parser.add_argument("--version", action="version", version=version)
     subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    wanted = None if argv is None else command_named(argv)
     for name, command in COMMANDS.items():
-
-        def add_arguments(subparser: argparse.ArgumentParser, command=command) -> None:
+        subparser = subparsers.add_parser(name, help=command.docstring.splitlines()[0], description=command.docstring)
+        if argv is None or name == wanted:
             subparser.add_argument("--version", action="version", version=version)
             command.load().add_arguments(subparser)
-
-        subparsers.add_parser(name, help=command.docstring.splitlines()[0], description=command.docstring, add_arguments=add_arguments)
     return parser
 
 
@@ -93,7 +81,8 @@ def main(argv: Sequence[str] | None = None, started: Callable[[], None] | None =
     previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread and started is None else None
     command = None
     try:
-        arguments = build_parser().parse_args(argv)
+        argv = sys.argv[1:] if argv is None else list(argv)
+        arguments = build_parser(argv).parse_args(argv)
         command = arguments.command
         if started is not None:
             started()

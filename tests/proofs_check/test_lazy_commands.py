@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from proofs_check.cli import build_parser
 from proofs_check.commands import COMMANDS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,7 +23,7 @@ arguments = json.loads(sys.argv[1])
 if arguments is not None:
     with contextlib.redirect_stdout(io.StringIO()):
         try:
-            build_parser().parse_args(arguments)
+            build_parser(arguments).parse_args(arguments)
         except SystemExit:
             pass
 print(json.dumps(sorted(name for name in json.loads(sys.argv[2]) if name in sys.modules)))
@@ -48,6 +49,11 @@ def test_parsing_a_command_imports_its_module_and_no_other_commands():
     assert "numpy" in schedule, "the probe sees what a command imports"
     assert not {"scipy", "matplotlib", "z3", "proofs_check.library", "proofs_check.api", "theory.complexity"} & set(schedule)
     assert "theory.complexity" in _imported(["complexity", "--help"])
+
+
+def test_the_parser_of_a_command_line_parses_it_as_the_whole_parser_does():
+    for argv in (["schedule", "--schedule", "ap", "--stages", "4"], ["run", "--quick", "--seed", "3"], ["experiment", "figure4", "--quick"]):
+        assert vars(build_parser(argv).parse_args(argv)) == vars(build_parser().parse_args(argv)), argv
 
 
 def test_the_help_is_each_command_modules_docstring():
