@@ -2,9 +2,10 @@
 
 Importing the toolkit (numpy, scipy, sympy, matplotlib) takes about a second; a Ctrl-C or a
 SIGTERM in that second must end the process like one during a command: one line on stderr,
-exit 130 (SIGINT) or 143 (SIGTERM), no traceback. This module imports only the standard
-library; `proofs_check/__init__.py` loads its public names lazily, so importing this
-module does not import the toolkit either.
+exit 130 (SIGINT) or 143 (SIGTERM), no traceback. The command line imports a command's
+modules while it parses that command (proofs_check.commands), still under these handlers.
+This module imports only the standard library; `proofs_check/__init__.py` loads its public
+names lazily, so importing this module does not import the toolkit either.
 """
 
 from __future__ import annotations
@@ -26,17 +27,21 @@ def _interrupted_while_starting(signum, frame) -> None:
 
 
 def main() -> int:
-    """Install the startup handlers, import the command line, restore Python's SIGINT
-    behaviour (KeyboardInterrupt, which `cli.main` turns into one line) and run it (in a
-    process of its own: the imported modules are frozen out of the garbage collector's scans)."""
+    """Install the startup handlers, import the command line and parse it, which imports the
+    command's module (and numpy, scipy, sympy, ... as that command needs); then restore Python's
+    signal behaviour (KeyboardInterrupt, which `cli.main` turns into one line) and run the command
+    (in a process of its own: the imported modules are frozen out of the garbage collector's scans)."""
     for signum in STARTUP_SIGNALS:
         signal.signal(signum, _interrupted_while_starting)
     from proofs_check.cli import main as run_command
 
-    # What the imports built (the toolkit's modules, the caches of sympy, numpy, scipy) lives to the
-    # end: kept out of the cyclic collector's full passes, which would walk it again and again as a
-    # job allocates (about 5 % of `run`'s time).
+    return run_command(started=_started)
+
+
+def _started() -> None:
+    """The command's imports are done: what they built (the toolkit's modules, the caches of
+    sympy, numpy, scipy) lives to the end, kept out of the cyclic collector's full passes, which
+    would walk it again and again as a job allocates (about 5 % of `run`'s time); signals as usual."""
     gc.freeze()
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    return run_command()

@@ -19,9 +19,12 @@ from proofs_check.atomic import atomic_directory
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 READY = "ready"
-# Imports first, then a line on stdout, then the command: a signal sent after the line
-# reaches the command while it works.
-LAUNCHER = f"import sys; from proofs_check.cli import main; print({READY!r}, flush=True); sys.exit(main(sys.argv[1:]))"
+# Imports first (the command line and the command's module), then a line on stdout, then the
+# command: a signal sent after the line reaches the command while it works.
+LAUNCHER = (
+    "import sys; from proofs_check.cli import main; from proofs_check.commands import COMMANDS; COMMANDS[sys.argv[1]].load(); "
+    f"print({READY!r}, flush=True); sys.exit(main(sys.argv[1:]))"
+)
 
 
 def _default_sigint() -> None:
