@@ -24,6 +24,7 @@ import numpy as np
 from scipy import optimize
 
 from proofs_check.instances import Instance, finite_rows, select
+from proofs_check.interruption import raise_if_requested
 from proofs_check.library import Lemma, Structure
 from proofs_check.tolerance import ratios
 from numerics.streams import generator
@@ -217,6 +218,7 @@ def search(
     structures = 0
 
     def evaluate_rows(space: SearchSpace, theta: Array) -> Array:
+        raise_if_requested()  # a stop signal whose exception a finaliser swallowed
         with np.errstate(all="ignore"):
             instance = space.instance(theta)
             scores = scorer(instance)

@@ -13,6 +13,7 @@ import sys
 import threading
 from typing import Callable, Iterator, Sequence
 
+from proofs_check import interruption
 from proofs_check._version import __version__
 from proofs_check.commands import COMMANDS
 from proofs_check.errors import UsageError
@@ -62,7 +63,19 @@ class Terminated(BaseException):
 
 
 def _terminate(signum, frame) -> None:
+    interruption.request(Terminated)
     raise Terminated()
+
+
+def _interrupt(signum, frame) -> None:
+    interruption.request(KeyboardInterrupt)
+    raise KeyboardInterrupt()
+
+
+def _install_handlers() -> list[tuple[int, object]]:
+    """The command's SIGINT and SIGTERM handlers (raise, and remember: proofs_check.interruption);
+    returns the previous ones."""
+    return [(signum, signal.signal(signum, handler)) for signum, handler in ((signal.SIGINT, _interrupt), (signal.SIGTERM, _terminate))]
 
 
 SIGNAL_EXITS = {KeyboardInterrupt: ("SIGINT", 130), Terminated: ("SIGTERM", 143)}
@@ -78,7 +91,7 @@ def main(argv: Sequence[str] | None = None, started: Callable[[], None] | None =
     signal handling restored, the imported objects frozen out of the garbage collector)."""
     in_main_thread = threading.current_thread() is threading.main_thread()
     # With `started`, the caller's handlers cover the parsing (the entry point's startup ones).
-    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread and started is None else None
+    previous = _install_handlers() if in_main_thread and started is None else []
     command = None
     try:
         argv = sys.argv[1:] if argv is None else list(argv)
@@ -86,16 +99,17 @@ def main(argv: Sequence[str] | None = None, started: Callable[[], None] | None =
         command = arguments.command
         if started is not None:
             started()
-            previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
+            previous = _install_handlers() if in_main_thread else []
         return _run(arguments)
-    except (KeyboardInterrupt, Terminated) as interruption:
-        name, code = SIGNAL_EXITS[type(interruption)]
+    except (KeyboardInterrupt, Terminated) as stop:
+        name, code = SIGNAL_EXITS[type(stop)]
         label = f"proofs_check {command}" if command else "proofs_check"
         print(f"{label}: interrupted by {name} (an --out directory holds one complete run, never a partial one)", file=sys.stderr)
         return code
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous:
+            signal.signal(signum, handler)
+        interruption.clear()
 
 
 @contextlib.contextmanager

@@ -143,7 +143,12 @@ def test_a_signal_ends_a_command_with_one_line(tmp_path, arguments, sent, code, 
     with _start(arguments, tmp_path) as process:
         time.sleep(1.0)  # well inside the work (each command above takes far longer)
         process.send_signal(sent)
-        stdout, stderr = process.communicate(timeout=60)
+        try:
+            stdout, stderr = process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()  # never wait for the whole command
+            stdout, stderr = process.communicate()
+            pytest.fail(f"{arguments[0]} still ran 60 s after {name}: {stderr[-2000:]}")
     assert process.returncode == code, stderr
     assert stderr.count("\n") == 1 and "Traceback" not in stderr and name in stderr, stderr
     assert stderr.startswith(f"proofs_check {arguments[0]}: interrupted")
@@ -165,3 +170,19 @@ def test_a_signal_while_the_toolkit_is_imported_is_one_line(tmp_path, delay, sen
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == code, stderr
     assert stderr.count("\n") == 1 and "Traceback" not in stderr and name in stderr, stderr
+
+
+def test_a_stop_request_whose_exception_was_swallowed_still_stops_the_search():
+    """A KeyboardInterrupt raised inside a finaliser is printed and dropped by CPython; the
+    handler's record makes the adversarial search raise it again at its next batch."""
+    from proofs_check import interruption
+    from proofs_check.claims import own_claim
+    from proofs_check.engine import adversarial_check
+
+    interruption.request(KeyboardInterrupt)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            adversarial_check(own_claim("bounded-signal"), 0.1, 0)
+    finally:
+        interruption.clear()
+    assert adversarial_check(own_claim("bounded-signal"), 0.1, 0).samples > 0, "no request: the search runs"
