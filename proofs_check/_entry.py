@@ -28,9 +28,9 @@ def _interrupted_while_starting(signum, frame) -> None:
 
 def main() -> int:
     """Install the startup handlers, import the command line and parse it, which imports the
-    command's module (and numpy, scipy, sympy, ... as that command needs); then restore Python's
-    signal behaviour (KeyboardInterrupt, which `cli.main` turns into one line) and run the command
-    (in a process of its own: the imported modules are frozen out of the garbage collector's scans)."""
+    command's module (and numpy, scipy, sympy, ... as that command needs); then `cli.main`
+    replaces these handlers with the command's own (one line, exit 130/143) and runs it (in a
+    process of its own: the imported modules are frozen out of the garbage collector's scans)."""
     for signum in STARTUP_SIGNALS:
         signal.signal(signum, _interrupted_while_starting)
     from proofs_check.cli import main as run_command
@@ -41,7 +41,5 @@ def main() -> int:
 def _started() -> None:
     """The command's imports are done: what they built (the toolkit's modules, the caches of
     sympy, numpy, scipy) lives to the end, kept out of the cyclic collector's full passes, which
-    would walk it again and again as a job allocates (about 5 % of `run`'s time); signals as usual."""
+    would walk it again and again as a job allocates (about 5 % of `run`'s time)."""
     gc.freeze()
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)

@@ -87,8 +87,8 @@ def main(argv: Sequence[str] | None = None, started: Callable[[], None] | None =
     one line on stderr and exit 130 / 143, never a traceback.
 
     Parsing the command line imports the command's module (and what it imports); `started`
-    is called then, before the command runs (the entry point's: the imports done, Python's
-    signal handling restored, the imported objects frozen out of the garbage collector)."""
+    is called then, before the command's signal handlers are installed and it runs (the entry
+    point's: the imports done, the imported objects frozen out of the garbage collector)."""
     in_main_thread = threading.current_thread() is threading.main_thread()
     # With `started`, the caller's handlers cover the parsing (the entry point's startup ones).
     previous = _install_handlers() if in_main_thread and started is None else []
