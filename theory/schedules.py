@@ -127,7 +127,14 @@ def asymptotic_density(schedule) -> sp.Expr:
 
 def speed_up(schedule) -> sp.Expr:
     """Speed-up over the single device at equal work (the schedules without flush as J → ∞)."""
-    forms = closed_forms(schedule)
+    closed_forms(schedule)  # a ValueError for an unknown schedule
+    return _speed_up(getattr(schedule, "name", schedule))
+
+
+@lru_cache(maxsize=None)
+def _speed_up(name: str) -> sp.Expr:
+    """`speed_up` by schedule name, derived once (a simplification and a limit)."""
+    forms = closed_forms(name)
     ratio = sp.simplify(total_slots("single") / forms.total_slots)
     return sp.limit(ratio, J, sp.oo) if forms.unbounded_stream else ratio
 

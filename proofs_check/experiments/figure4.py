@@ -60,7 +60,7 @@ import threading
 from collections import OrderedDict, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
@@ -302,16 +302,10 @@ def _first_reach(accuracy: Array, axis_values: Array, target: float) -> Array:
     return np.where(reached.any(axis=0), values, np.nan)
 
 
-@cache
-def _speed_up_expression(schedule: str):
-    """theory.schedules.speed_up of the schedule (a simplified limit: derived once per schedule, not per M)."""
-    return closed_forms.speed_up(schedule)
-
-
 def _closed_form_speed_up(schedule: str, stages: int, mini_batch: int, micro_batches: int) -> tuple[float, float]:
     """(speed-up of theory.schedules.speed_up — AP as J → ∞ —, the finite-J ratio of total_slots)."""
     values = dict(stages=stages, mini_batch=mini_batch, micro_batches=micro_batches)
-    asymptotic = float(closed_forms.evaluate(_speed_up_expression(schedule), **values))
+    asymptotic = float(closed_forms.evaluate(closed_forms.speed_up(schedule), **values))
     single = closed_forms.evaluate(closed_forms.total_slots("single"), **values)
     finite = float(single / closed_forms.evaluate(closed_forms.total_slots(schedule), **values))
     return asymptotic, finite
