@@ -3,7 +3,7 @@ the sampling rule by which a micro-batch picks its rows (MODEL.md §3 "Sampling"
 
 Inputs, teacher and initial weights each come from their own named random stream of the
 run's seed (`numerics.streams`: "data", "teacher", "init"); i.i.d. sampling draws the rows
-of micro-batch j from the stream "sampling" with key j.
+of micro-batch j from the stream "sampling" with key j // 1024 (a block of 1,024 micro-batches).
 """
 
 from __future__ import annotations
@@ -80,22 +80,44 @@ class CyclicSampling(Sampling):
         return WindowBatches(data, micro_batch_size, lead_shape)
 
 
+IID_BLOCK = 1024
+"""Micro-batches per draw of i.i.d. sampling: micro-batch j takes row j mod IID_BLOCK of the
+[IID_BLOCK, b] draw with key j // IID_BLOCK (one generator per block, not per micro-batch)."""
+
+
 @dataclass(frozen=True)
 class IIDSampling(Sampling):
     """Micro-batch j draws b rows uniformly from [0, N), independently and with replacement:
-    `integers(0, N, size=b)` of the generator of stream "sampling" with key j of the seed."""
+    row j mod 1024 of `integers(0, N, size=(1024, b))` of the generator of stream "sampling"
+    with key j // 1024 of the seed (`IID_BLOCK`)."""
 
     name: ClassVar[str] = "iid"
 
     def rows(self, micro_batch: int, micro_batch_size: int, size: int, seed: int = 0) -> Array:
-        return _iid_rows(int(micro_batch), int(micro_batch_size), int(size), int(seed))
+        block, row = divmod(int(micro_batch), IID_BLOCK)
+        return _iid_block(block, int(micro_batch_size), int(size), int(seed))[row]
+
+    def table(self, micro_batches: int, micro_batch_size: int, size: int, seeds: Sequence[int], lead_shape: tuple[int, ...] = ()) -> Array:
+        """The generic table, drawn a block at a time (the same rows as `rows`)."""
+        if len(seeds) != math.prod(lead_shape):
+            raise ValueError(f"{len(seeds)} seeds for replica shape {lead_shape}")
+        blocks = -(-micro_batches // IID_BLOCK)
+        table = np.empty((len(seeds), blocks * IID_BLOCK, micro_batch_size), dtype=np.intp)
+        for r, seed in enumerate(seeds):
+            for block in range(blocks):
+                table[r, block * IID_BLOCK : (block + 1) * IID_BLOCK] = _draw_block(block, micro_batch_size, size, int(seed))
+        return table[:, :micro_batches].reshape(tuple(lead_shape) + (micro_batches, micro_batch_size))
 
 
-@lru_cache(maxsize=1 << 17)
-def _iid_rows(micro_batch: int, micro_batch_size: int, size: int, seed: int) -> Array:
-    """`IIDSampling.rows`, remembered (read-only): runs over several K and schedules draw the
-    same micro-batches of the same seeds again, and a generator per micro-batch is the cost."""
-    rows = generator(seed, "sampling", micro_batch).integers(0, size, size=micro_batch_size)
+def _draw_block(block: int, micro_batch_size: int, size: int, seed: int) -> Array:
+    """The rows [IID_BLOCK, b] of micro-batches block·IID_BLOCK … (block+1)·IID_BLOCK − 1."""
+    return generator(seed, "sampling", block).integers(0, size, size=(IID_BLOCK, micro_batch_size))
+
+
+@lru_cache(maxsize=64)
+def _iid_block(block: int, micro_batch_size: int, size: int, seed: int) -> Array:
+    """`_draw_block`, remembered (read-only) for the row-by-row recomputations of a run."""
+    rows = _draw_block(block, micro_batch_size, size, seed)
     rows.setflags(write=False)
     return rows
 

@@ -40,7 +40,8 @@ STREAMS: dict[str, Stream] = {
 
 - data: teacher–student inputs; init: initial weights; teacher: the teacher's weights;
 - noise: N(0, σ²) gradient noise of a training run, key the micro-batch j;
-- sampling: the rows of micro-batch j under i.i.d. sampling (`numerics.data.IIDSampling`), key j;
+- sampling: the rows of micro-batch j under i.i.d. sampling (`numerics.data.IIDSampling`), key
+  j // 1024 (one draw per block of 1,024 micro-batches);
 - adversarial: the adversarial search of `proofs_check.adversarial`;
 - shuffle: the digits experiment's permutation of the training split, key the epoch;
 - rates-noise: the rates experiment's update noise, key the run;

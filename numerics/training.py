@@ -133,7 +133,7 @@ Slot = tuple[
 ]
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=64)
 def compiled_schedule(schedule: str, layers: int, micro_batches: int, mini_batch: int) -> tuple[ScheduleRecord, tuple[Slot, ...]]:
     """The scheduler's record and, per slot, plain tuples for the slot loop: its operations
     as (backward?, layer index, j, version read), its updates as (layer index, micro-batches,

@@ -751,6 +751,7 @@ def _train(setup: ConvergenceSetup, schedule: str, K: int, alpha: float, device:
         seeds=noise_seeds(seed, replicas),
         keep_versions=True,
         sampling=IID,
+        reference_losses=False,  # the checks evaluate f(W^{(k)}) on the full data instead (`_run_full_data`)
     )
     start = [np.broadcast_to(w, (replicas,) + w.shape).copy() for w in initial]
     result = train(start, data, settings)

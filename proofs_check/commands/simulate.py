@@ -6,7 +6,8 @@ the device flags (proofs_check.arguments.DEVICE_FLAGS: --tau, --exponent, --up, 
 --dw-min, --c2c, --d2d, --max-pulses), and a flag the chosen device does not take is exit 2.
 `--sampling cyclic` (default) gives micro-batch j the rows [j·b, (j+1)·b) modulo N in order;
 `--sampling iid` draws each micro-batch's b rows uniformly with replacement, from the seed's
-"sampling" stream with key j (numerics.data.IIDSampling).
+"sampling" stream with key j // 1024, one draw per block of 1,024 micro-batches
+(numerics.data.IIDSampling).
 
 `--replicas R` runs R independent replicas at once (numerics.replicas): replica r uses seed
 `--seed` + r for its generated data, its generated initial weights, its gradient noise and

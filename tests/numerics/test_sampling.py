@@ -17,7 +17,7 @@ import pytest
 from scipy import stats
 
 from numerics.activations import activation_by_name
-from numerics.data import CYCLIC, IID, SAMPLING_NAMES, SAMPLINGS, CyclicSampling, Dataset, Sampling, sampling_by_name
+from numerics.data import CYCLIC, IID, IID_BLOCK, SAMPLING_NAMES, SAMPLINGS, CyclicSampling, Dataset, Sampling, sampling_by_name
 from numerics.devices import AsymmetricLinearDevice, DigitalDevice
 from numerics.losses import loss_by_name
 from numerics.replicas import replica, replica_seeds, seeded_initial_weights, seeded_teacher_student
@@ -100,19 +100,24 @@ def test_iid_rows_are_a_function_of_j_b_n_and_the_seed():
             assert np.array_equal(rows, Dataset(np.zeros((size, 1)), np.zeros((size, 1))).rows(j, b, sampling=IID, seed=seed))
             drawn[(seed, j)] = tuple(rows.tolist())
     assert len(set(drawn.values())) == len(drawn)  # another j or another seed: other rows
-    # The stream: integers(0, N, b) of the generator of stream "sampling", key j.
-    assert np.array_equal(IID.rows(17, b, size, 3), generator(3, "sampling", 17).integers(0, size, size=b))
-    assert np.array_equal(IID.rows(17, b, size, 3), np.random.default_rng(np.random.SeedSequence(3, spawn_key=(4, 17))).integers(0, size, size=b))
+    # The stream: row j mod 1024 of integers(0, N, (1024, b)) of the generator of stream "sampling", key j // 1024.
+    assert IID_BLOCK == 1024
+    for j in (17, 1024 + 17):
+        block = np.random.default_rng(np.random.SeedSequence(3, spawn_key=(4, j // 1024))).integers(0, size, size=(1024, b))
+        assert np.array_equal(IID.rows(j, b, size, 3), generator(3, "sampling", j // 1024).integers(0, size, size=(1024, b))[17])
+        assert np.array_equal(IID.rows(j, b, size, 3), block[17])
 
 
 def test_the_table_does_not_depend_on_the_number_of_micro_batches_or_replicas():
     size, b = 50, 4
-    alone = IID.table(30, b, size, (7,))
-    assert alone.shape == (30, b)
+    alone = IID.table(2100, b, size, (7,))  # three blocks of i.i.d. draws, the last one cut
+    assert alone.shape == (2100, b)
+    assert np.array_equal(alone, [IID.rows(j, b, size, 7) for j in range(2100)])
     assert np.array_equal(IID.table(10, b, size, (7,)), alone[:10])
+    assert np.array_equal(IID.table(1500, b, size, (7,)), alone[:1500])
     stacked = IID.table(30, b, size, (5, 6, 7, 8), (2, 2))
     assert stacked.shape == (2, 2, 30, b)
-    assert np.array_equal(stacked[1, 0], alone)
+    assert np.array_equal(stacked[1, 0], alone[:30])
     assert np.array_equal(CYCLIC.table(30, b, size, (1, 2), (2,))[1], CYCLIC.table(30, b, size, (9,)))
     with pytest.raises(ValueError, match="seeds"):
         IID.table(3, b, size, (1, 2), (3,))

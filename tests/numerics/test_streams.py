@@ -14,7 +14,7 @@ LEGACY = {
     "init": ((), lambda s: np.random.SeedSequence(s, spawn_key=(1,))),  # numerics.data INIT_STREAM = 1
     "noise": ((5,), lambda s: np.random.SeedSequence(s, spawn_key=(2, 5))),  # numerics.training, NOISE_STREAM = 2, micro-batch 5
     "teacher": ((), lambda s: np.random.SeedSequence(s, spawn_key=(3,))),  # numerics.data TEACHER_STREAM = 3
-    "sampling": ((6,), lambda s: np.random.SeedSequence(s, spawn_key=(4, 6))),  # new (i.i.d. rows), micro-batch 6: the specification
+    "sampling": ((6,), lambda s: np.random.SeedSequence(s, spawn_key=(4, 6))),  # new (i.i.d. rows), block 6 of 1,024 micro-batches: the specification
     "adversarial": ((), lambda s: np.random.SeedSequence(s, spawn_key=(7,))),  # proofs_check.adversarial.search
     "shuffle": ((4,), lambda s: np.random.SeedSequence(s, spawn_key=(11, 4))),  # experiments.digits SHUFFLE_STREAM = 11, epoch 4
     "rates-noise": ((1002,), lambda s: np.random.SeedSequence(s, spawn_key=(21, 1002))),  # experiments.rates NOISE_STREAM = 21, run 1000 + 2
