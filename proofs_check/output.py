@@ -98,7 +98,9 @@ def write_figure(path: Path, figure) -> None:
         raise ValueError(f"a figure is written as {' or '.join(FIGURE_FORMATS)}, not {path}")
     buffer = io.BytesIO()
     metadata = {"CreationDate": None} if kind == "pdf" else {"Software": None}
-    figure.savefig(buffer, format=kind, dpi=FIGURE_DPI, bbox_inches="tight", metadata=metadata)
+    # Every figure is laid out by constrained layout at its declared size (a column width):
+    # no "tight" bounding box, which would draw the figure twice and change its width.
+    figure.savefig(buffer, format=kind, dpi=FIGURE_DPI, metadata=metadata)
     _atomic_write_bytes(Path(path), buffer.getvalue())
 
 

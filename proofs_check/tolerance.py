@@ -1,7 +1,8 @@
 """MODEL.md's tolerance policy: verdicts on lhs ≤ rhs, with arbitrary-precision tie-breaking.
 
 `lhs ≤ rhs·(1 + 1e-9) + 1e-12` holds. A ratio within 1e-6 of 1 is re-evaluated in
-mpmath at 50 digits before the verdict. A NaN or infinite side is an error, never "holds".
+mpmath at 50 digits before the verdict (not for a vacuous entry that holds in float64: it is
+no evidence, `near_ties`). A NaN or infinite side is an error, never "holds".
 """
 
 from __future__ import annotations
@@ -69,9 +70,15 @@ def judge_part(part: Part) -> PartVerdict:
 
 
 def near_ties(verdict: PartVerdict) -> np.ndarray:
-    """Entries whose ratio is within 1e-6 of 1."""
+    """Entries whose ratio is within 1e-6 of 1, except vacuous entries that hold in float64.
+
+    A vacuous entry (an identity or a definition: the digital step α||g||, L = ||Γ_sym||_2)
+    is no evidence and is counted apart; when float64 already finds it holding, 50 digits
+    could only agree, so it is not recomputed. A vacuous entry that float64 finds violated
+    is still decided in 50 digits."""
     finite = np.isfinite(verdict.ratio)
-    return finite & (np.abs(np.where(finite, verdict.ratio, 0.0) - 1.0) <= NEAR_TIE)
+    tie = finite & (np.abs(np.where(finite, verdict.ratio, 0.0) - 1.0) <= NEAR_TIE)
+    return tie & ~(verdict.vacuous & (verdict.status == HOLDS))
 
 
 def judge(instance: Instance, parts: list[Part], recompute: Callable[[Instance], list[Part]]) -> list[PartVerdict]:

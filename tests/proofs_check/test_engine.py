@@ -77,6 +77,18 @@ def test_near_ties_are_decided_in_high_precision():
     assert judge(instance, far, lambda _: pytest.fail("no recomputation far from a tie"))[0].status[0] == VIOLATED
 
 
+def test_a_vacuous_near_tie_is_recomputed_only_when_float64_finds_it_violated():
+    """An identity that holds in float64 is no evidence and is left as it is; one that float64
+    finds violated (which only a wrong evaluator can produce) is decided in 50 digits."""
+    instance = Instance("bounded-signal", "identity", "squared", (np.eye(1),), np.ones((1, 1)), np.zeros((1, 1)))
+    holding = [Part("p", np.array([1.0]), np.array([1.0 - 1e-12]), vacuous=True)]
+    verdict = judge(instance, holding, lambda _: pytest.fail("a vacuous entry that holds is not recomputed"))[0]
+    assert verdict.status[0] == HOLDS and verdict.re_evaluated == 0 and verdict.vacuous[0]
+    violated = [Part("p", np.array([1.0]), np.array([1.0 - 1e-7]), vacuous=True)]
+    assert judge(instance, violated, lambda _: [Part("p", np.array([1.0]), np.array([0.99]))])[0].status[0] == VIOLATED
+    assert judge(instance, violated, lambda _: [Part("p", np.array([1.0]), np.array([1.0]))])[0].re_evaluated == 1
+
+
 def test_the_50_digit_spectral_norm_is_a_50_digit_evaluation():
     """||W||_2 in mpmath (the largest eigenvalue of the smaller Gram matrix) agrees with mpmath's
     SVD to 45 digits on every shape class (1 × n, 2 × n, n × n, tall, wide, degenerate), and tells
