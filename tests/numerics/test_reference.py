@@ -19,8 +19,9 @@ Devices: digital, ALD, and softbounds written entry by entry from MODEL §2's re
 functions (`_softbounds_update`, not the F/G form the simulator evaluates).
 Micro-batch j takes rows [j·b, (j+1)·b) mod N (cyclic, the default: `simulate` without
 --sampling) or, with i.i.d. sampling, b rows drawn with replacement by
-`integers(0, N, size=b)` of the PCG64 generator of SeedSequence(seed, spawn_key=(4, j))
-(MODEL §3 and the "sampling" stream of numerics.streams, written out here).
+row j mod 1024 of `integers(0, N, size=(1024, b))` of the PCG64 generator of
+SeedSequence(seed, spawn_key=(4, j // 1024)) (MODEL §3 and the "sampling" stream of
+numerics.streams, written out here).
 `simulate` runs through proofs_check.cli.main on --data/--init files without noise.
 """
 
@@ -75,8 +76,9 @@ SAMPLING_SPAWN_KEY = 4  # the "sampling" stream
 
 def _micro_batch_rows(j, b, n, sampling="cyclic", seed=0):
     if sampling == "iid":
-        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(SAMPLING_SPAWN_KEY, j))))
-        return [int(r) for r in rng.integers(0, n, size=b)]
+        block, row = divmod(j, 1024)
+        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(SAMPLING_SPAWN_KEY, block))))
+        return [int(r) for r in rng.integers(0, n, size=(1024, b))[row]]
     return [(j * b + i) % n for i in range(b)]
 
 
