@@ -13,6 +13,14 @@ replicas at once (a stacked matmul is one BLAS call per replica with the same op
 and strides as the unbatched call, so a batched run is bit-identical to separate runs;
 `numerics.replicas` builds replica stacks and splits large ones over threads).
 
+A synchronous schedule (every read is the current version: single, wop, sp, 1f1b) gives the
+same numbers whatever the order of its slots, so its runs compute an update at a time: the
+B micro-batches of update k go through one stacked forward and backward pass at W^{(k)}
+(`synchronous_update_order`), and the layers update in the record's order. The stacked
+matmul makes one BLAS call per micro-batch and replica with the slot loop's operands, and the
+micro-batch gradients are summed in the same order, so the numbers are the slot loop's, bit
+for bit (tests/numerics/test_training.py).
+
 The slot loop is written for many small problems: the schedule is compiled once per
 (schedule, M, J, B) into plain tuples; weight versions are never copied (an update
 writes a new version into a recycled buffer, and a version stays untouched while the
@@ -161,6 +169,30 @@ def compiled_schedule(schedule: str, layers: int, micro_batches: int, mini_batch
     return record, slots
 
 
+@lru_cache(maxsize=64)
+def synchronous_update_order(schedule: str, layers: int, micro_batches: int, mini_batch: int) -> tuple[int, ...] | None:
+    """The layers in the order the compiled schedule updates them, when every F and B reads its
+    layer's current version (all delays 0) and the schedule applies, for k = 0, 1, …, the k-th
+    update of every layer (averaging exactly the micro-batches of update k) before any (k+1)-th,
+    in the same layer order each time; otherwise None. With an order, the run's numbers do not
+    depend on the order of the slots (a synchronous schedule: single, wop, sp, 1f1b)."""
+    record, program = compiled_schedule(schedule, layers, micro_batches, mini_batch)
+    forward_delays, backward_delays = record.delays
+    if forward_delays.any() or backward_delays.any():
+        return None
+    events = [(index, members, read_later) for _, update_events, _ in program for index, members, read_later in update_events]
+    if len(events) != layers * (micro_batches // mini_batch) or micro_batches % mini_batch:
+        return None
+    order = tuple(index for index, _, _ in events[:layers])
+    if sorted(order) != list(range(layers)):
+        return None
+    for position, (index, members, read_later) in enumerate(events):
+        k = position // layers
+        if read_later or index != order[position % layers] or tuple(members) != tuple(range(k * mini_batch, (k + 1) * mini_batch)):
+            return None
+    return order
+
+
 # ----- gradient noise ----------------------------------------------------------------------
 
 
@@ -284,77 +316,134 @@ def train(
                     free[index].append(version)
             next_reference += 1
 
+    def apply_update(index: int, gradient: Array, read_later: bool) -> None:
+        """W_m ← U(W_m, g, α) with the layer's rule: the next version of layer `index`."""
+        old = weights[index]
+        # The old version may be overwritten unless a reference point or a later operation still needs it.
+        new = buffer(index) if read_later or version_count[index] in pending_versions[index] else old
+        if read_later:
+            older_versions[index][version_count[index]] = old
+        rules[index].update_into(old, gradient, learning_rate, new, scratch[index], spare_gradient=not keep)
+        weights[index] = new
+        version_count[index] += 1
+        if lead_shape:
+            np.maximum(largest[index], np.maximum.reduce(new, axis=axes), out=largest[index])
+            np.minimum(smallest[index], np.minimum.reduce(new, axis=axes), out=smallest[index])
+        else:  # one replica: scalars, compared in Python (NaN propagates as in np.maximum)
+            high, low = np.maximum.reduce(new, axis=None), np.minimum.reduce(new, axis=None)
+            if high > largest[index] or high != high:
+                largest[index] = high
+            if low < smallest[index] or low != low:
+                smallest[index] = low
+        if reference_losses and version_count[index] < updates:
+            pending_versions[index][version_count[index]] = new
+        if keep:
+            kept_versions[index].append(new.copy())
+            applied_gradients[index].append(gradient)
+        elif gradient.shape == shapes[index] and gradient.flags.c_contiguous:
+            free[index].append(gradient)
+
     evaluate_ready_reference_points()
-    slots: Iterable[Slot] = program
-    if progress is not None:
-        slots = progress(slots, record.slots)
-    for operations, update_events, released in slots:
-        for backward, index, j, version in operations:
-            weight = weights[index] if version == version_count[index] else older_versions[index][version]
-            if backward:
-                if index == last:
-                    delta = loss.gradient(pre_activations[index].pop(j), batches.targets(j))
-                elif tanh:
-                    delta = np.square(outputs[index].pop(j))
-                    np.subtract(1.0, delta, out=delta)
-                    np.multiply(delta, passed_down[index].pop(j), out=delta)
-                else:
-                    delta = activation.derivative(pre_activations[index].pop(j)) * passed_down[index].pop(j)
-                gradient = np.matmul(delta.swapaxes(-1, -2), layer_inputs[index].pop(j), out=buffer(index))
-                _divide(gradient, b)
-                if noise is not None:
-                    np.add(gradient, noise.draw(j, index), out=gradient)
-                gradients[index][j] = gradient
+    update_order = synchronous_update_order(settings.schedule, layers, settings.micro_batches, per_update)
+    if update_order is not None:
+        # Every operation reads its layer's current version (a synchronous schedule), so the
+        # values do not depend on the order of the slots: the B micro-batches of an update run
+        # as one stacked pass (one BLAS call per micro-batch and replica, as in the slot loop,
+        # and the gradients summed in the same order), then the layers update in the record's
+        # order: bit for bit the slot loop's numbers and update calls.
+        stacked = (lambda w: w[..., None, :, :]) if lead_shape else (lambda w: w)
+        steps: Iterable[int] = range(updates)
+        if progress is not None:
+            steps = progress(steps, updates)
+        for k in steps:
+            first = k * per_update
+            x, y = batches.samples(first, per_update)
+            a = x.reshape(x.shape[:-2] + (per_update, b, x.shape[-1]))
+            y = y.reshape(y.shape[:-1] + (per_update, b)) if loss.integer_targets else y.reshape(y.shape[:-2] + (per_update, b, y.shape[-1]))
+            inputs_of = []
+            pre_activation_of = []
+            for index in range(layers):
                 if index > 0:
-                    passed_down[index - 1][j] = delta @ weight
-            else:
-                if index == 0:
-                    a = batches.inputs(j)
+                    a = np.tanh(pre_activation_of[-1]) if tanh else activation.function(pre_activation_of[-1])
+                inputs_of.append(a)
+                pre_activation_of.append(a @ stacked(weights[index]).swapaxes(-1, -2))
+            passed = None
+            layer_gradients: list[Array] = [None] * layers
+            for index in reversed(range(layers)):
+                if index == last:
+                    delta = loss.gradient(pre_activation_of[index], y)
+                elif tanh:
+                    delta = np.square(inputs_of[index + 1])
+                    np.subtract(1.0, delta, out=delta)
+                    np.multiply(delta, passed, out=delta)
                 else:
-                    if tanh:
-                        a = outputs[index - 1][j] = np.tanh(pre_activations[index - 1].pop(j))
+                    delta = activation.derivative(pre_activation_of[index]) * passed
+                per_micro_batch = np.matmul(delta.swapaxes(-1, -2), inputs_of[index])
+                _divide(per_micro_batch, b)
+                if noise is not None:
+                    for i in range(per_update):
+                        view = per_micro_batch[..., i, :, :]
+                        np.add(view, noise.draw(first + i, index), out=view)
+                if index > 0:
+                    passed = delta @ stacked(weights[index])
+                gradient = per_micro_batch[..., 0, :, :].copy()
+                if per_update > 1:
+                    for i in range(1, per_update):
+                        np.add(gradient, per_micro_batch[..., i, :, :], out=gradient)
+                    _divide(gradient, per_update)
+                layer_gradients[index] = gradient
+            for index in update_order:
+                apply_update(index, layer_gradients[index], False)
+            if reference_losses:
+                evaluate_ready_reference_points()
+    else:
+        slots: Iterable[Slot] = program
+        if progress is not None:
+            slots = progress(slots, record.slots)
+        for operations, update_events, released in slots:
+            for backward, index, j, version in operations:
+                weight = weights[index] if version == version_count[index] else older_versions[index][version]
+                if backward:
+                    if index == last:
+                        delta = loss.gradient(pre_activations[index].pop(j), batches.targets(j))
+                    elif tanh:
+                        delta = np.square(outputs[index].pop(j))
+                        np.subtract(1.0, delta, out=delta)
+                        np.multiply(delta, passed_down[index].pop(j), out=delta)
                     else:
-                        a = activation.function(pre_activations[index - 1][j])
-                layer_inputs[index][j] = a
-                pre_activations[index][j] = a @ weight.swapaxes(-1, -2)
-        for index, version in released:
-            old = older_versions[index].pop(version)
-            if version not in pending_versions[index]:
-                free[index].append(old)
-        for index, members, read_later in update_events:
-            gradient = gradients[index].pop(members[0])
-            if len(members) > 1:
-                for j in members[1:]:
-                    other = gradients[index].pop(j)
-                    np.add(gradient, other, out=gradient)
-                    free[index].append(other)
-                _divide(gradient, len(members))
-            old = weights[index]
-            # The old version may be overwritten unless a reference point or a later operation still needs it.
-            new = buffer(index) if read_later or version_count[index] in pending_versions[index] else old
-            if read_later:
-                older_versions[index][version_count[index]] = old
-            rules[index].update_into(old, gradient, learning_rate, new, scratch[index], spare_gradient=not keep)
-            weights[index] = new
-            version_count[index] += 1
-            if lead_shape:
-                np.maximum(largest[index], np.maximum.reduce(new, axis=axes), out=largest[index])
-                np.minimum(smallest[index], np.minimum.reduce(new, axis=axes), out=smallest[index])
-            else:  # one replica: scalars, compared in Python (NaN propagates as in np.maximum)
-                high, low = np.maximum.reduce(new, axis=None), np.minimum.reduce(new, axis=None)
-                if high > largest[index] or high != high:
-                    largest[index] = high
-                if low < smallest[index] or low != low:
-                    smallest[index] = low
-            if reference_losses and version_count[index] < updates:
-                pending_versions[index][version_count[index]] = new
-            if keep:
-                kept_versions[index].append(new.copy())
-                applied_gradients[index].append(gradient)
-            else:
-                free[index].append(gradient)
-        if update_events and reference_losses:
-            evaluate_ready_reference_points()
+                        delta = activation.derivative(pre_activations[index].pop(j)) * passed_down[index].pop(j)
+                    gradient = np.matmul(delta.swapaxes(-1, -2), layer_inputs[index].pop(j), out=buffer(index))
+                    _divide(gradient, b)
+                    if noise is not None:
+                        np.add(gradient, noise.draw(j, index), out=gradient)
+                    gradients[index][j] = gradient
+                    if index > 0:
+                        passed_down[index - 1][j] = delta @ weight
+                else:
+                    if index == 0:
+                        a = batches.inputs(j)
+                    else:
+                        if tanh:
+                            a = outputs[index - 1][j] = np.tanh(pre_activations[index - 1].pop(j))
+                        else:
+                            a = activation.function(pre_activations[index - 1][j])
+                    layer_inputs[index][j] = a
+                    pre_activations[index][j] = a @ weight.swapaxes(-1, -2)
+            for index, version in released:
+                old = older_versions[index].pop(version)
+                if version not in pending_versions[index]:
+                    free[index].append(old)
+            for index, members, read_later in update_events:
+                gradient = gradients[index].pop(members[0])
+                if len(members) > 1:
+                    for j in members[1:]:
+                        other = gradients[index].pop(j)
+                        np.add(gradient, other, out=gradient)
+                        free[index].append(other)
+                    _divide(gradient, len(members))
+                apply_update(index, gradient, read_later)
+            if update_events and reference_losses:
+                evaluate_ready_reference_points()
 
     max_abs_weight = np.max([np.maximum(high, -low) for high, low in zip(largest, smallest)], axis=0)
     forward_versions, backward_versions = record.versions_read

