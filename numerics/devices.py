@@ -411,41 +411,43 @@ def variation_factors(rng: np.random.Generator, spread: float, shape: tuple[int,
     return 1 + spread * draws
 
 
-def pulsed_update(
-    device: PulsedDevice, weight: Array, gradient: Array, learning_rate: float | Array, rng: np.random.Generator,
-    dw_min: float | Array, gamma_up: float | Array, gamma_down: float | Array,
+def pulsed_updates(
+    device: PulsedDevice, weights: Array, gradients: Array, learning_rates: Array, generators: Sequence[np.random.Generator],
+    dw_min: Array, gamma_up: Array, gamma_down: Array,
 ) -> Array:
-    """W⁺ of the pulsed device for one replica, as a new array; `dw_min`, `gamma_up`,
-    `gamma_down` are the nominal values or per-element arrays of the weight's shape.
+    """W⁺ of the pulsed device for R replicas at once, as a new array [R, n]: `weights` and
+    `gradients` [R, n] (flattened), `learning_rates` [R, 1], replica r drawing from
+    `generators[r]`; `dw_min`, `gamma_up`, `gamma_down` [R, n] (nominal or device-to-device).
 
-    Draws, in order: one uniform per element (the extra pulse with probability equal to the
-    fractional part), then, for pulse index i = 0, 1, … and only when c2c > 0, one normal per
-    element that still has a pulse i, in the order of the flattened weight. Vectorised over
-    elements: the loop runs over the pulse index, on the elements whose pulses are not done.
+    Replica r draws, in order: one uniform per element (the extra pulse with probability equal
+    to the fractional part), then, for pulse index i = 0, 1, … and only when c2c > 0, one normal
+    per element of r that still has a pulse i, in the order of its flattened weight: exactly
+    the draws of a run of that replica alone. Vectorised over replicas and elements: the loop
+    runs over the pulse index, on the elements whose pulses are not done; every element's
+    arithmetic is the same whatever else is in the batch.
     """
-    weight = np.asarray(weight, dtype=float)
-    desired = -(learning_rate * np.asarray(gradient, dtype=float))
-    desired = np.broadcast_to(desired, weight.shape)
-    shape = weight.shape
-    dw_min, gamma_up, gamma_down = (np.broadcast_to(np.asarray(v, dtype=float), shape).ravel() for v in (dw_min, gamma_up, gamma_down))
-    size = np.abs(desired).ravel() / dw_min
-    result = weight.astype(float, copy=True).ravel()
+    replicas, elements = weights.shape
+    desired = -(learning_rates * gradients)
+    size = np.abs(desired) / dw_min
+    result = weights.astype(float, copy=True)
     undefined = ~np.isfinite(size)  # a non-finite Δ: W⁺ is NaN there, as for every other device
     result[undefined] = np.nan
     size[undefined] = 0.0
     pulses = np.floor(size)
-    pulses += rng.random(size.shape) < (size - pulses)
+    for r in range(replicas):
+        pulses[r] += generators[r].random(elements) < (size[r] - pulses[r])
+        if device.max_pulses is None and elements and pulses[r].max() > PULSE_LIMIT:
+            raise PulseCountError(
+                f"an update needs {pulses[r].max():.3g} pulses of dw_min on one element (more than {PULSE_LIMIT}); "
+                "lower the step size or set max_pulses"
+            )
     if device.max_pulses is not None:
         np.minimum(pulses, device.max_pulses, out=pulses)
-    elif pulses.size and pulses.max() > PULSE_LIMIT:
-        raise PulseCountError(
-            f"an update needs {pulses.max():.3g} pulses of dw_min on one element (more than {PULSE_LIMIT}); "
-            "lower the step size or set max_pulses"
-        )
+    result, pulses = result.ravel(), pulses.ravel()
     active = np.flatnonzero(pulses > 0)
     rising = desired.ravel()[active] > 0
     remaining = pulses[active]
-    size_of, up_of, down_of = dw_min[active], gamma_up[active], gamma_down[active]
+    size_of, up_of, down_of = dw_min.ravel()[active], gamma_up.ravel()[active], gamma_down.ravel()[active]
     tau, p = device.tau, device.exponent
     while active.size:
         w = result[active]
@@ -453,13 +455,14 @@ def pulsed_update(
         np.maximum(base, 0.0, out=base)
         step = size_of * np.where(rising, up_of, down_of) * base**p
         if device.c2c > 0:
-            step *= 1 + device.c2c * rng.standard_normal(active.size)
+            owners = np.searchsorted(active, np.arange(1, replicas + 1) * elements)  # active is sorted: replica r's run ends at owners[r]
+            step *= 1 + device.c2c * np.concatenate([generators[r].standard_normal(int(count)) for r, count in enumerate(np.diff(owners, prepend=0))])
         result[active] = np.clip(np.where(rising, w + step, w - step), -tau, tau)
         remaining = remaining - 1
         going = remaining > 0
         active, rising, remaining = active[going], rising[going], remaining[going]
         size_of, up_of, down_of = size_of[going], up_of[going], down_of[going]
-    return result.reshape(shape)
+    return result.reshape(replicas, elements)
 
 
 class PulsedLayer:
@@ -504,16 +507,12 @@ class PulsedLayer:
         self, weight: Array, gradient: Array, learning_rate: float | Array, out: Array, scratch: Array, spare_gradient: bool = False
     ) -> None:
         """out = W⁺, replica by replica with each replica's generator (`out` may be `weight`)."""
-        element_shape = self.shape[-2:]
-        weights = np.reshape(weight, (self.replicas,) + element_shape)
-        gradients = np.reshape(np.broadcast_to(gradient, np.shape(weight)), (self.replicas,) + element_shape)
-        ones = (1,) * len(element_shape)
-        rates = np.broadcast_to(np.asarray(learning_rate, dtype=float), self.shape[:-2] + ones).reshape((self.replicas,) + ones)
-        results = [
-            pulsed_update(self.device, weights[r], gradients[r], rates[r], self.pulse_generators[r], self.dw_min[r], self.gamma_up[r], self.gamma_down[r])
-            for r in range(self.replicas)
-        ]
-        out[...] = np.reshape(np.stack(results), np.shape(out))
+        replicas, elements = self.replicas, math.prod(self.shape[-2:])
+        weights = np.reshape(np.asarray(weight, dtype=float), (replicas, elements))
+        gradients = np.reshape(np.broadcast_to(np.asarray(gradient, dtype=float), np.shape(weight)), (replicas, elements))
+        rates = np.broadcast_to(np.asarray(learning_rate, dtype=float), self.shape[:-2] + (1, 1)).reshape(replicas, 1)
+        settings = (np.reshape(np.broadcast_to(np.asarray(values, dtype=float).reshape(replicas, -1), (replicas, elements)), (replicas, elements)) for values in (self.dw_min, self.gamma_up, self.gamma_down))
+        out[...] = np.reshape(pulsed_updates(self.device, weights, gradients, rates, self.pulse_generators, *settings), np.shape(out))
 
 
 # ----------------------------------------------------------------------------- the registry
