@@ -100,36 +100,48 @@ class ClaimCheck:
             self.witness, self.witness_part, self.witness_ratio, self.witness_status = instance, reason, math.nan, ERROR
 
     def add(self, instance: Instance, verdicts: list[PartVerdict], source: str) -> None:
-        """Fold the verdicts of one (possibly batched) instance into the check."""
+        """Fold the verdicts of one (possibly batched) instance into the check: the parts' entries
+        are taken end to end, in part order (the largest ratio and each part's first entry that does
+        not hold are found in one pass; the first attained counts)."""
+        if not verdicts:
+            return
         rows = batch_size(instance)
-        for verdict in verdicts:
-            count = int(verdict.status.size)
-            evidence = ~verdict.vacuous
-            informative = int(evidence.sum())
-            self.samples += informative
-            self.vacuous += count - informative
-            self.sources[source] = self.sources.get(source, 0) + informative
-            self.re_evaluated += verdict.re_evaluated
-            finite = verdict.ratio[np.isfinite(verdict.ratio) & evidence]
-            if finite.size:
-                self.ratio_samples.append(finite.ravel())
-                part_max = float(finite.max())
-                if part_max > self.max_ratio:
-                    self.max_ratio = part_max
-                    self.worst_part = verdict.name
-                    flat = int(np.nanargmax(np.where(np.isfinite(verdict.ratio) & evidence, verdict.ratio, -np.inf)))
-                    self.tightest = _row_instance(instance, rows, flat, count)
-            bad = verdict.status != HOLDS
-            if bad.any():
-                flat = int(np.flatnonzero(bad.ravel())[0])
-                status = verdict.status.ravel()[flat]
-                if _RANK[status] > _RANK[self.status]:
-                    self.status = status
-                if self.witness is None or _RANK[status] > _RANK[self.witness_status]:
-                    self.witness = _row_instance(instance, rows, flat, count)
-                    self.witness_part = verdict.name
-                    self.witness_ratio = float(verdict.ratio.ravel()[flat])
-                    self.witness_status = status
+        sizes = [int(verdict.status.size) for verdict in verdicts]
+        ends = np.cumsum(sizes)
+        ratio = np.concatenate([verdict.ratio.ravel() for verdict in verdicts])
+        evidence = ~np.concatenate([np.asarray(verdict.vacuous, dtype=bool).ravel() for verdict in verdicts])
+        status = np.concatenate([verdict.status.ravel() for verdict in verdicts])
+        informative = int(evidence.sum())
+        self.samples += informative
+        self.vacuous += int(ends[-1]) - informative
+        self.sources[source] = self.sources.get(source, 0) + informative
+        self.re_evaluated += sum(verdict.re_evaluated for verdict in verdicts)
+        usable = np.isfinite(ratio) & evidence
+        finite = ratio[usable]
+        if finite.size:
+            self.ratio_samples.append(finite)
+            largest = float(finite.max())
+            if largest > self.max_ratio:
+                position = int(np.flatnonzero(usable)[int(np.argmax(finite))])
+                part = int(np.searchsorted(ends, position, side="right"))
+                self.max_ratio = largest
+                self.worst_part = verdicts[part].name
+                self.tightest = _row_instance(instance, rows, position - int(ends[part]) + sizes[part], sizes[part])
+        bad = np.flatnonzero(status != HOLDS)
+        if bad.size:
+            parts = np.searchsorted(ends, bad, side="right")
+            for part, position in zip(*np.unique(parts, return_index=True)):  # each part's first entry that does not hold
+                position = int(bad[position])
+                part = int(part)
+                entry = status[position]
+                if _RANK[entry] > _RANK[self.status]:
+                    self.status = entry
+                if self.witness is None or _RANK[entry] > _RANK[self.witness_status]:
+                    flat = position - int(ends[part]) + sizes[part]
+                    self.witness = _row_instance(instance, rows, flat, sizes[part])
+                    self.witness_part = verdicts[part].name
+                    self.witness_ratio = float(ratio[position])
+                    self.witness_status = entry
 
 
 def _row_instance(instance: Instance, rows: int | None, flat_index: int, count: int) -> Instance:

@@ -7,6 +7,7 @@ no evidence, `near_ties`). A NaN or infinite side is an error, never "holds".
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -60,13 +61,36 @@ class PartVerdict:
 
 def judge_part(part: Part) -> PartVerdict:
     """Float64 verdict per entry (near ties are left to `judge`)."""
-    lhs, rhs = np.broadcast_arrays(np.asarray(part.lhs, dtype=float), np.asarray(part.rhs, dtype=float))
+    return judge_parts([part])[0][0]
+
+
+def judge_parts(parts: list[Part]) -> tuple[list[PartVerdict], list[np.ndarray]]:
+    """`judge_part` of every part and each one's near ties (`near_ties`), computed in one pass over
+    all their entries laid end to end (each verdict's arrays are views of its own stretch)."""
+    sides = [np.broadcast_arrays(np.asarray(part.lhs, dtype=float), np.asarray(part.rhs, dtype=float)) for part in parts]
+    shapes = [lhs.shape for lhs, _ in sides]
+    marks = [np.broadcast_to(np.asarray(part.vacuous, dtype=bool), shape) for part, shape in zip(parts, shapes)]
+    if len(parts) == 1:
+        lhs, rhs, marked = sides[0][0].ravel(), sides[0][1].ravel(), marks[0].ravel()
+    else:
+        lhs = np.concatenate([lhs.ravel() for lhs, _ in sides]) if parts else np.zeros(0)
+        rhs = np.concatenate([rhs.ravel() for _, rhs in sides]) if parts else np.zeros(0)
+        marked = np.concatenate([mark.ravel() for mark in marks]) if parts else np.zeros(0, dtype=bool)
     ratio = ratios(lhs, rhs)
-    finite = np.isfinite(lhs) & np.isfinite(rhs)
-    status = np.where(within_tolerance(lhs, rhs), HOLDS, VIOLATED).astype(object)
-    status[~finite] = ERROR
-    vacuous = ((lhs == 0) & (rhs == 0)) | np.broadcast_to(np.asarray(part.vacuous, dtype=bool), lhs.shape)
-    return PartVerdict(part.name, part.layer, lhs, rhs, ratio, status, 0, vacuous)
+    holds = within_tolerance(lhs, rhs)
+    status = np.where(holds, HOLDS, VIOLATED).astype(object)
+    status[~(np.isfinite(lhs) & np.isfinite(rhs))] = ERROR
+    vacuous = ((lhs == 0) & (rhs == 0)) | marked
+    finite = np.isfinite(ratio)
+    tie = finite & (np.abs(np.where(finite, ratio, 0.0) - 1.0) <= NEAR_TIE) & ~(vacuous & holds)
+    verdicts, ties = [], []
+    start = 0
+    for part, shape in zip(parts, shapes):
+        cut = slice(start, start + math.prod(shape))
+        verdicts.append(PartVerdict(part.name, part.layer, lhs[cut].reshape(shape), rhs[cut].reshape(shape), ratio[cut].reshape(shape), status[cut].reshape(shape), 0, vacuous[cut].reshape(shape)))
+        ties.append(tie[cut].reshape(shape))
+        start = cut.stop
+    return verdicts, ties
 
 
 def near_ties(verdict: PartVerdict) -> np.ndarray:
@@ -88,8 +112,7 @@ def judge(instance: Instance, parts: list[Part], recompute: Callable[[Instance],
     return the same parts computed in mpmath at 50 digits; only the batch rows holding a
     near tie are recomputed.
     """
-    verdicts = [judge_part(part) for part in parts]
-    ties = [near_ties(verdict) for verdict in verdicts]
+    verdicts, ties = judge_parts(parts)
     if not any(tie.any() for tie in ties):
         return verdicts
     size = batch_size(instance)
