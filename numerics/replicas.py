@@ -37,7 +37,7 @@ from numerics import network
 from numerics.activations import Activation
 from numerics.data import Dataset, initial_weights, replica_labels, teacher_student
 from numerics.losses import Loss
-from numerics.training import Progress, TrainingResult, TrainingSettings, compiled_schedule, train
+from numerics.training import Progress, TrainingResult, TrainingSettings, compiled_schedule, synchronous_update_order, train
 
 Array = np.ndarray
 
@@ -177,8 +177,11 @@ def train_replicas(
     if replicas <= chunk:
         return train(initial, data, settings, progress=progress)
 
-    # Build the shared schedule once, before the threads ask for it.
-    compiled_schedule(settings.schedule, len(initial), settings.micro_batches, settings.micro_batches_per_update)
+    # Build the shared schedule once, before the threads ask for it (compiled for the slot loop
+    # unless the schedule runs an update at a time).
+    shape = (settings.schedule, len(initial), settings.micro_batches, settings.micro_batches_per_update)
+    if synchronous_update_order(*shape) is None:
+        compiled_schedule(*shape)
     per_replica_data = data.inputs.ndim == 3
     pieces = [slice(start, min(start + chunk, replicas)) for start in range(0, replicas, chunk)]
 

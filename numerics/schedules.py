@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from typing import ClassVar
 from functools import cached_property
 
 import numpy as np
@@ -215,6 +216,9 @@ class VersionRule:
     """True: every in-flight micro-batch keeps its own copy of an older version it will read
     (PipeDream's weight stashing). False: one buffer per version, shared by every operation
     that reads it (2BW's double buffer)."""
+    relative: ClassVar[bool] = True
+    """The version read depends on the state only relative to the update (the live version, or
+    the one F read): then, once the pipeline drains, the run repeats itself (`build_schedule`)."""
 
     def forward_version(self, state: _SchedulerState, micro_batch: int, layer: int) -> int:
         """Version F(j) reads at layer m."""
@@ -255,6 +259,8 @@ class StashedVersion(VersionRule):
 class PreviousGroupVersion(VersionRule):
     """Every F and B of group g reads version max(g − 1, 0); needs B ≥ M, so that version
     exists when the group's first F reaches a stage."""
+
+    relative: ClassVar[bool] = False  # group 0 reads version 0, not version −1: the start differs
 
     def forward_version(self, state, micro_batch, layer):
         return max(state.update_of(micro_batch) - 1, 0)
@@ -516,6 +522,38 @@ class ScheduleRecord:
 # ----- the scheduler -------------------------------------------------------------------------
 
 
+def _drained_after_first_update(state: _SchedulerState, layers: int, micro_batches: int) -> bool:
+    """Whether the pipeline is empty at the end of this slot with every layer updated exactly
+    once from the first B micro-batches, and more whole updates to come (J a multiple of B).
+
+    The scheduler's choices depend on micro-batch indices only through their update
+    (j // B), their members and their order, on versions only relative to the update, on
+    slots only by comparison, and on J only at its end: from such a point on, the run is the
+    run of J − B micro-batches shifted by (B micro-batches, one version, the slots so far),
+    so the whole record repeats its first update (`_repeated`; tests/numerics/test_schedules.py
+    compares it with the slot-by-slot record)."""
+    B = state.mini_batch
+    if micro_batches % B or micro_batches <= B:
+        return False
+    return all(
+        state.next_forward[m] == B and state.next_backward[m] == B and state.versions[m] == 1 for m in range(1, layers + 1)
+    )
+
+
+def _repeated(operations: list[Operation], updates: list[UpdateEvent], period: int, mini_batch: int, count: int) -> tuple[list[Operation], list[UpdateEvent], int]:
+    """The operations and updates of `count` updates, each the first (period slots, B micro-batches,
+    one version per layer) shifted by its index; and the number of slots."""
+    all_operations = [
+        Operation(op.slot + k * period, op.device, op.layer, op.kind, op.micro_batch + k * mini_batch, op.version + k) for k in range(count) for op in operations
+    ]
+    all_updates = [
+        UpdateEvent(event.slot + k * period, event.layer, event.index + k, tuple(j + k * mini_batch for j in event.micro_batches))
+        for k in range(count)
+        for event in updates
+    ]
+    return all_operations, all_updates, count * period
+
+
 def build_schedule(schedule: str | Schedule, layers: int, micro_batches: int, mini_batch: int = 1) -> ScheduleRecord:
     """Run `schedule` (a registry name or a Schedule) slot by slot for J = `micro_batches`
     micro-batches on M = `layers` layers, B = `mini_batch` micro-batches per update (ignored
@@ -558,6 +596,7 @@ def build_schedule(schedule: str | Schedule, layers: int, micro_batches: int, mi
     operations: list[Operation] = []
     updates: list[UpdateEvent] = []
     slot = 0
+    period = None
     while state.next_backward[1] < micro_batches:
         chosen: list[tuple[str, int, int, int]] = []
         for device, device_layers in layers_of_device.items():
@@ -593,7 +632,12 @@ def build_schedule(schedule: str | Schedule, layers: int, micro_batches: int, mi
                 updates.append(UpdateEvent(slot, layer, state.versions[layer], members))
                 state.versions[layer] += 1
         slot += 1
+        if period is None and reads.relative and _drained_after_first_update(state, layers, micro_batches):
+            period = slot
+            break
 
+    if period is not None:  # the rest of the run repeats the first update, shifted
+        operations, updates, slot = _repeated(operations, updates, period, mini_batch, micro_batches // mini_batch)
     return ScheduleRecord(
         definition=definition,
         layers=layers,

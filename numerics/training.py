@@ -142,16 +142,20 @@ Slot = tuple[
 
 
 @lru_cache(maxsize=64)
+def schedule_record(schedule: str, layers: int, micro_batches: int, mini_batch: int) -> ScheduleRecord:
+    """The scheduler's record (`build_schedule`), cached: the record is immutable and depends on
+    nothing else, so runs with the same schedule, M, J and B (every replica, every seed) share it."""
+    return build_schedule(schedule, layers, micro_batches, mini_batch)
+
+
+@lru_cache(maxsize=32)
 def compiled_schedule(schedule: str, layers: int, micro_batches: int, mini_batch: int) -> tuple[ScheduleRecord, tuple[Slot, ...]]:
     """The scheduler's record and, per slot, plain tuples for the slot loop: its operations
     as (backward?, layer index, j, version read), its updates as (layer index, micro-batches,
     old version read later?), and the older versions (layer index, version) whose last
-    reader ran in the slot.
-
-    Cached: the record is immutable and depends on nothing else, so runs with the same
-    schedule, M, J and B (every replica, every seed) share one record.
+    reader ran in the slot. Cached like `schedule_record`.
     """
-    record = build_schedule(schedule, layers, micro_batches, mini_batch)
+    record = schedule_record(schedule, layers, micro_batches, mini_batch)
     last_read: dict[tuple[int, int], int] = {}
     operations: list[list[tuple[bool, int, int, int]]] = [[] for _ in range(record.slots)]
     for op in record.operations:
@@ -176,19 +180,19 @@ def synchronous_update_order(schedule: str, layers: int, micro_batches: int, min
     update of every layer (averaging exactly the micro-batches of update k) before any (k+1)-th,
     in the same layer order each time; otherwise None. With an order, the run's numbers do not
     depend on the order of the slots (a synchronous schedule: single, wop, sp, 1f1b)."""
-    record, program = compiled_schedule(schedule, layers, micro_batches, mini_batch)
+    record = schedule_record(schedule, layers, micro_batches, mini_batch)
     forward_delays, backward_delays = record.delays
     if forward_delays.any() or backward_delays.any():
+        return None  # (with every delay 0, no version is read after the update that replaces it)
+    events = record.updates  # in the order the slot loop applies them
+    if micro_batches % mini_batch or len(events) != layers * (micro_batches // mini_batch):
         return None
-    events = [(index, members, read_later) for _, update_events, _ in program for index, members, read_later in update_events]
-    if len(events) != layers * (micro_batches // mini_batch) or micro_batches % mini_batch:
-        return None
-    order = tuple(index for index, _, _ in events[:layers])
+    order = tuple(event.layer - 1 for event in events[:layers])
     if sorted(order) != list(range(layers)):
         return None
-    for position, (index, members, read_later) in enumerate(events):
+    for position, event in enumerate(events):
         k = position // layers
-        if read_later or index != order[position % layers] or tuple(members) != tuple(range(k * mini_batch, (k + 1) * mini_batch)):
+        if event.layer - 1 != order[position % layers] or event.index != k or tuple(event.micro_batches) != tuple(range(k * mini_batch, (k + 1) * mini_batch)):
             return None
     return order
 
@@ -258,7 +262,7 @@ def train(
     if len(settings.seeds) != max(1, int(np.prod(lead_shape))):
         raise ValueError(f"{len(settings.seeds)} noise seeds for replica shape {lead_shape}")
     per_update = settings.micro_batches_per_update
-    record, program = compiled_schedule(settings.schedule, layers, settings.micro_batches, per_update)
+    record = schedule_record(settings.schedule, layers, settings.micro_batches, per_update)
     learning_rate = per_replica(settings.learning_rate, lead_shape)
     activation, loss, device = settings.activation, settings.loss, settings.device
     tanh = activation is TANH  # φ'(z) = 1 − tanh(z)² from the stored a = tanh(z): no second tanh
@@ -397,6 +401,7 @@ def train(
             if reference_losses:
                 evaluate_ready_reference_points()
     else:
+        _, program = compiled_schedule(settings.schedule, layers, settings.micro_batches, per_update)
         slots: Iterable[Slot] = program
         if progress is not None:
             slots = progress(slots, record.slots)

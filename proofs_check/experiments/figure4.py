@@ -71,7 +71,7 @@ from numerics.devices import AsymmetricLinearDevice, make_device
 from numerics.losses import CROSS_ENTROPY
 from numerics.replicas import seeded_initial_weights
 from numerics.schedules import SCHEDULES, ScheduleRecord, build_schedule, schedule_named
-from numerics.training import TrainingSettings, compiled_schedule
+from numerics.training import TrainingSettings, schedule_record
 from proofs_check import latex
 from proofs_check.experiments import digits
 from proofs_check.experiments.observe import completion_slots, observed_train
@@ -288,7 +288,7 @@ def _train(config: Figure4Config, stages: int, schedule: str, data, seeds: tuple
             accuracy[index[k]], test_loss[index[k]] = evaluation.result()
     finally:
         beside.shutdown(cancel_futures=True)  # an interrupted run does not wait for the evaluations left
-    record, _ = compiled_schedule(schedule_name, stages, micro_batches, per_update)
+    record = schedule_record(schedule_name, stages, micro_batches, per_update)
     slots = completion_slots(record)[points]
     measurements = _measure(record, dims, config.micro_batch_size)
     return _Run(stages, schedule, accuracy, test_loss, slots, measurements, result.final_weights, np.asarray(result.max_abs_weight))

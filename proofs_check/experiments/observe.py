@@ -33,7 +33,7 @@ import numpy as np
 from numerics.data import Dataset
 from numerics.devices import Device
 from numerics.schedules import ScheduleRecord
-from numerics.training import Progress, TrainingResult, TrainingSettings, compiled_schedule, train
+from numerics.training import Progress, TrainingResult, TrainingSettings, schedule_record, train
 
 Array = np.ndarray
 PointCallback = Callable[[int, tuple[Array, ...]], None]
@@ -137,7 +137,7 @@ def observed_train(
     last versions differ from `train`'s final weights in any bit.
     """
     layers = len(initial)
-    record, _ = compiled_schedule(settings.schedule, layers, settings.micro_batches, settings.micro_batches_per_update)
+    record = schedule_record(settings.schedule, layers, settings.micro_batches, settings.micro_batches_per_update)
     points = frozenset(int(k) for k in points)
     if any(k < 0 or k > settings.updates for k in points):
         raise ValueError(f"reference points must lie in 0..{settings.updates}")

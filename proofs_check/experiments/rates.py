@@ -55,7 +55,7 @@ from numerics.devices import AsymmetricLinearDevice, Device
 from numerics.losses import SQUARED
 from numerics.schedules import schedule_named
 from numerics.streams import generator
-from numerics.training import TrainingSettings, compiled_schedule
+from numerics.training import TrainingSettings, schedule_record
 from proofs_check import latex
 from proofs_check import theorems as T
 from proofs_check.executor import IN_PROCESS, Executor
@@ -220,7 +220,7 @@ def _rate_run(config: RatesConfig, task: _Task, schedule: str, K: int, run_index
     B = schedule_named(schedule).micro_batches_per_update(config.mini_batch)
     alpha = T.chosen_step_size_value(schedule, L=task.L_0, beta=task.beta_0, Delta_0=task.Delta_0, sigma2=task.sigma2, B=config.mini_batch, K=K)
     layers = len(task.dims) - 1
-    record, _ = compiled_schedule(schedule, layers, K * B, B)
+    record = schedule_record(schedule, layers, K * B, B)
     rng = generator(config.seed, "rates-noise", run_index)
     noisy = NoisyDevice(AsymmetricLinearDevice(tau=task.tau), task.sigma_noise / math.sqrt(B), 1, S, rng, layers, [e.layer - 1 for e in record.updates])
     settings = TrainingSettings(
@@ -328,7 +328,7 @@ def _floor_run(config: RatesConfig, task: dict, sigma_noise: float, run_index: i
     groups = len(taus)
     K = config.floor_updates
     layers = len(task["dims"]) - 1
-    record, _ = compiled_schedule("ap", layers, K, 1)
+    record = schedule_record("ap", layers, K, 1)
     rng = generator(config.seed, "rates-noise", 1000 + run_index)
     noisy = NoisyDevice(AsymmetricLinearDevice(tau=np.repeat(taus, S).reshape(-1, 1, 1)), sigma_noise, groups, S, rng, layers, [e.layer - 1 for e in record.updates])
     settings = TrainingSettings(

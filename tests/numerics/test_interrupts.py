@@ -162,7 +162,7 @@ def test_a_signal_while_the_toolkit_is_imported_is_one_line(tmp_path, delay, sen
     """`python -m proofs_check` signalled before its command starts (numpy, scipy and sympy are
     still being imported): one line, exit 130 or 143, wherever the signal lands."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "proofs_check", "schedule", "--schedule", "single", "--stages", "60", "--micro-batches", "400"],
+        [sys.executable, "-m", "proofs_check", "schedule", "--schedule", "ap", "--stages", "60", "--micro-batches", "4000"],
         cwd=tmp_path, env=ENV, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_default_sigint,
     )
     time.sleep(delay)

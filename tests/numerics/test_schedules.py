@@ -20,7 +20,7 @@ import sympy as sp
 from hypothesis import given
 from hypothesis import strategies as st
 
-from numerics.schedules import BACKWARD, FORWARD, SCHEDULE_NAMES, SCHEDULES, build_schedule
+from numerics.schedules import BACKWARD, FORWARD, SCHEDULE_NAMES, SCHEDULES, build_schedule, schedule_named
 from proofs_check.cli import main
 from theory import schedules as closed
 
@@ -419,3 +419,39 @@ def test_checker_rejects_a_false_closed_form(monkeypatch):
 def test_bad_arguments(arguments, message):
     with pytest.raises(ValueError, match=message):
         build_schedule(*arguments)
+
+
+# ----- a run that drains after its first update repeats it ------------------------------------
+
+
+def test_a_record_that_drains_after_one_update_is_that_update_repeated(monkeypatch):
+    """Every schedule, M = 1…6, K = 1, 2, 3, 7 whole updates (and J not a multiple of B): the record
+    built by repeating the first update once the pipeline drains equals the slot-by-slot record
+    field for field; the repetition is taken for every flushing schedule (and never for 2BW,
+    whose first group reads version 0 instead of −1)."""
+    import itertools
+
+    import numerics.schedules as schedules
+
+    drained = schedules._drained_after_first_update
+    for name in SCHEDULE_NAMES:
+        definition = schedule_named(name)
+        for layers, updates, mini_batch in itertools.product([1, 2, 3, 4, 6], [1, 2, 3, 7], [1, 2, 4, 6]):
+            micro_batches = updates * definition.micro_batches_per_update(mini_batch)
+            if definition.problem(layers, micro_batches, mini_batch) is not None:
+                continue
+            used = []
+            monkeypatch.setattr(schedules, "_drained_after_first_update", lambda *arguments: used.append(drained(*arguments)) or used[-1])
+            repeated = build_schedule(name, layers, micro_batches, mini_batch)
+            monkeypatch.setattr(schedules, "_drained_after_first_update", lambda *arguments: False)
+            assert repeated == build_schedule(name, layers, micro_batches, mini_batch), (name, layers, updates, mini_batch)
+            if definition.flush and updates > 1:
+                assert any(used), (name, layers, updates, mini_batch)
+            if name == "2bw":
+                assert not any(used)
+        for micro_batches in (5, 9, 13):
+            if definition.problem(3, micro_batches, 4) is None:
+                monkeypatch.setattr(schedules, "_drained_after_first_update", drained)
+                repeated = build_schedule(name, 3, micro_batches, 4)
+                monkeypatch.setattr(schedules, "_drained_after_first_update", lambda *arguments: False)
+                assert repeated == build_schedule(name, 3, micro_batches, 4), (name, micro_batches)
