@@ -50,6 +50,11 @@ class Candidate:
     def _names(self) -> list[str]:
         return sorted(symbol.name for symbol in self.expression.free_symbols)
 
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The bound symbols the candidate reads, sorted."""
+        return tuple(self._names)
+
     @cached_property
     def _float_function(self):
         return sp.lambdify([sp.Symbol(n) for n in self._names], self.expression, modules="numpy")

@@ -10,6 +10,7 @@ right side from a modified recursion (`ConstantsModel`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -33,8 +34,15 @@ class Claim:
     only: tuple[str, ...] = ()
     """Assert only the parts whose names contain one of these (the parts a variant changes)."""
 
-    def parts(self, instance: Instance, arithmetic: Arithmetic = FLOAT64) -> list[Part]:
-        """The asserted parts at the instance."""
+    def parts(self, instance: Instance, arithmetic: Arithmetic = FLOAT64, known: "KnownEvaluation | None" = None) -> list[Part]:
+        """The asserted parts at the instance. `known`, the lemma's own float64 evaluation at this
+        very instance (`KnownEvaluation`), stands in for evaluating it again: it is the whole
+        evaluation of the lemma's claim and of a candidate, and MODEL.md's side of a modified recursion."""
+        if known is not None and arithmetic is FLOAT64:
+            if self.candidate is not None:
+                return [self.candidate.part(known)]
+            if self.model is EXACT:
+                return list(known.parts)
         context = Context(instance, arithmetic, self.model)
         evaluation = self.lemma.evaluate_in(context)
         if self.candidate is not None:
@@ -43,7 +51,7 @@ class Claim:
             return evaluation.parts
         # A modified recursion can only be refuted where its right side is below MODEL.md's:
         # elsewhere the entry is MODEL.md's own (true) bound, so its left side is masked to 0.
-        exact = self.lemma.evaluate_in(context.sibling(EXACT))
+        exact = known if known is not None and arithmetic is FLOAT64 else self.lemma.evaluate_in(context.sibling(EXACT))
         parts = []
         for modified, original in zip(evaluation.parts, exact.parts):
             if self.only and not any(key in modified.name for key in self.only):
@@ -53,15 +61,39 @@ class Claim:
             parts.append(Part(modified.name, lhs, modified.rhs, modified.layer, ~lower | np.asarray(modified.vacuous, dtype=bool)))
         return parts
 
-    def judge(self, instance: Instance) -> list[PartVerdict]:
-        """MODEL.md's tolerance policy on every asserted part (near ties in 50 digits)."""
-        return judge(instance, self.parts(instance), lambda sub: self.parts(sub, MPMATH))
+    def judge(self, instance: Instance, known: "KnownEvaluation | None" = None) -> list[PartVerdict]:
+        """MODEL.md's tolerance policy on every asserted part (near ties in 50 digits); `known` as in `parts`."""
+        return judge(instance, self.parts(instance, known=known), lambda sub: self.parts(sub, MPMATH))
 
     def score(self, instance: Instance) -> np.ndarray:
         """Largest ratio per batch row (for the adversarial search)."""
         from proofs_check.adversarial import row_ratios
 
         return row_ratios(self.parts(instance), instance.inputs.shape[0])
+
+
+@dataclass(frozen=True)
+class KnownEvaluation:
+    """A lemma's own float64 evaluation at one trace instance, kept for its false variants (the
+    trace task computes it once to judge the lemma; a variant's refutation reads it instead of
+    evaluating the lemma again): MODEL.md's parts, the headline, and the bound symbols that the
+    lemma's candidate variants read. Plain arrays, so it travels to a Dask worker."""
+
+    parts: tuple[Part, ...]
+    headline: Part
+    symbols: dict[str, np.ndarray]
+
+
+def known_evaluation(lemma: Lemma, instance: Instance) -> KnownEvaluation:
+    """The lemma's own float64 evaluation at the instance, with the symbols its false variants read."""
+    evaluation = lemma.evaluate_in(Context(instance, FLOAT64, EXACT))
+    return KnownEvaluation(tuple(evaluation.parts), evaluation.headline, {name: np.asarray(evaluation.symbols[name]) for name in _variant_symbols(lemma)})
+
+
+@lru_cache(maxsize=None)
+def _variant_symbols(lemma: Lemma) -> tuple[str, ...]:
+    """The bound symbols read by the lemma's candidate false variants."""
+    return tuple(sorted({name for variant in lemma.false_variants if variant.rhs is not None for name in parse_candidate(variant.rhs).names}))
 
 
 def own_claim(lemma: "str | Lemma") -> Claim:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import numpy as np
 
 from proofs_check.adversarial import SearchResult, evaluations_for, search
-from proofs_check.claims import Claim
+from proofs_check.claims import Claim, KnownEvaluation
 from proofs_check.instances import Instance, batch_size, finite_rows, select
 from proofs_check.tolerance import ERROR, HOLDS, RELATIVE_TOLERANCE, VIOLATED, PartVerdict
 
@@ -151,14 +151,19 @@ def _row_instance(instance: Instance, rows: int | None, flat_index: int, count: 
     return select(instance, flat_index // per_row)
 
 
-def check_instances(claim: Claim, instances: Iterable[tuple[Instance, str]], check: ClaimCheck | None = None) -> ClaimCheck:
-    """Judge the claim on every (instance, source) pair.
+def check_instances(
+    claim: Claim, instances: Iterable[tuple[Instance, str]], check: ClaimCheck | None = None, known: Sequence[KnownEvaluation | None] | None = None
+) -> ClaimCheck:
+    """Judge the claim on every (instance, source) pair; `known[i]`, if given, is the lemma's own
+    evaluation at instance i (`claims.KnownEvaluation`), read instead of evaluating it again when
+    every row of the instance is judged.
 
     Rows holding NaN or inf are errors (with the row as witness), never 'holds'; rows
     outside the lemma's assumptions are skipped and counted.
     """
     check = check or ClaimCheck(claim)
-    for instance, source in instances:
+    for index, (instance, source) in enumerate(instances):
+        evaluation = known[index] if known is not None else None
         finite = finite_rows(instance)
         inside = claim.lemma.assumptions_hold(instance)
         if not finite.all():
@@ -167,13 +172,14 @@ def check_instances(claim: Claim, instances: Iterable[tuple[Instance, str]], che
         keep = finite & inside
         check.outside_assumptions += int((finite & ~inside).sum())
         if not keep.all():
+            evaluation = None  # the known evaluation is of every row
             if batch_size(instance) is None:
                 continue
             instance = select(instance, np.flatnonzero(keep))
             if batch_size(instance) == 0:
                 continue
         with np.errstate(all="ignore"):
-            check.add(instance, claim.judge(instance), source)
+            check.add(instance, claim.judge(instance, evaluation), source)
     return check
 
 
@@ -207,17 +213,19 @@ def search_task(task: tuple[Claim, float, int]) -> ClaimCheck:
     return adversarial_check(claim, budget, seed)
 
 
-def refute(claim: Claim, trace_instances: Iterable[Instance], budget_seconds: float, seed: int) -> ClaimCheck:
-    """Try to refute a claim: first on the traces, then by adversarial search until a violation."""
+def refute(claim: Claim, trace_instances: Iterable[Instance], budget_seconds: float, seed: int, known: Sequence[KnownEvaluation | None] | None = None) -> ClaimCheck:
+    """Try to refute a claim: first on the traces, then by adversarial search until a violation.
+    `known[i]`: the lemma's own evaluation at trace instance i, if kept (`check_instances`)."""
     check = ClaimCheck(claim)
-    for instance in trace_instances:
-        check_instances(claim, [(instance, "trace")], check)
+    for index, instance in enumerate(trace_instances):
+        check_instances(claim, [(instance, "trace")], check, None if known is None else [known[index]])
         if check.status != HOLDS:
             return check
     return adversarial_check(claim, budget_seconds, seed, check, stop_at_violation=True)
 
 
-def refute_task(task: tuple[Claim, tuple[Instance, ...], float, int]) -> ClaimCheck:
-    """Task (`proofs_check.executor`): `refute` of (claim, its trace instances, budget, seed)."""
-    claim, instances, budget, seed = task
-    return refute(claim, instances, budget, seed)
+def refute_task(task: tuple[Claim, tuple[Instance, ...], tuple[KnownEvaluation | None, ...] | None, float, int]) -> ClaimCheck:
+    """Task (`proofs_check.executor`): `refute` of (claim, its trace instances, the lemma's
+    evaluations there or None, budget, seed)."""
+    claim, instances, known, budget, seed = task
+    return refute(claim, instances, budget, seed, known)

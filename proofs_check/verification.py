@@ -15,9 +15,10 @@ from typing import Callable, Iterable
 import numpy as np
 
 from proofs_check.builtin import builtin_settings
-from proofs_check.claims import Claim, false_variant_claims, own_claim
+from proofs_check.claims import Claim, KnownEvaluation, false_variant_claims, known_evaluation, own_claim
 from proofs_check.schedule_summary import schedule_summary
 from proofs_check.engine import ClaimCheck, check_instances, refute_task, search_task
+from proofs_check.instances import finite_rows
 from proofs_check.executor import IN_PROCESS, Executor
 from proofs_check.instances import Instance
 from proofs_check.library import REGISTRY
@@ -92,6 +93,9 @@ class TraceOutcome:
     consistency: dict
     instances: dict[str, Instance]
     """Each lemma's batched instance on the trace, by lemma id (kept for the false variants)."""
+    evaluations: dict[str, KnownEvaluation | None]
+    """Each lemma's own evaluation there (None where some row was not judged), read again by its
+    false variants instead of evaluating the lemma anew."""
     checks: dict[str, ClaimCheck]
     """Each lemma's own bound judged on that instance alone (merged in order by `verify`)."""
     constants: dict | None
@@ -107,10 +111,24 @@ def trace_group_task(task: tuple[tuple[TraceSetting, ...], tuple[Claim, ...]]) -
         setting = trace.setting
         consistency = {"setting": setting.label, "updates_replay_exactly": replayed_updates_match(trace), "largest_gradient_gap": recomputed_gradients_match(trace)}
         instances = trace_instances(trace, [claim.lemma for claim in claims])
-        checks = {lemma_id: check_instances(claim, [(instances[lemma_id], "trace")]) for claim in claims if (lemma_id := claim.lemma.id) in instances}
+        evaluations = {claim.lemma.id: _known_evaluation(claim, instances[claim.lemma.id]) for claim in claims if claim.lemma.id in instances}
+        checks = {
+            lemma_id: check_instances(claim, [(instances[lemma_id], "trace")], known=[evaluations[lemma_id]])
+            for claim in claims
+            if (lemma_id := claim.lemma.id) in instances
+        }
         constants = _measured_constants(trace) if setting.device.name == "digital" else None
-        outcomes.append(TraceOutcome(setting, trace.result.record, consistency, instances, checks, constants))
+        outcomes.append(TraceOutcome(setting, trace.result.record, consistency, instances, evaluations, checks, constants))
     return outcomes
+
+
+def _known_evaluation(claim: Claim, instance: Instance) -> KnownEvaluation | None:
+    """The lemma's own evaluation at a trace instance whose every row is judged (finite, inside
+    the lemma's assumptions), or None."""
+    if not np.all(finite_rows(instance) & claim.lemma.assumptions_hold(instance)):
+        return None
+    with np.errstate(all="ignore"):
+        return known_evaluation(claim.lemma, instance)
 
 
 def verify(quick: bool, seed: int, progress: Progress = _no_progress, budgets: Budgets | None = None, executor: Executor = IN_PROCESS) -> VerificationResult:
@@ -123,6 +141,7 @@ def verify(quick: bool, seed: int, progress: Progress = _no_progress, budgets: B
     claims = tuple(own_claim(lemma) for lemma in lemmas)
     checks = {claim.lemma.id: ClaimCheck(claim) for claim in claims}
     kept: dict[str, list[Instance]] = {lemma.id: [] for lemma in lemmas}
+    known: dict[str, list[KnownEvaluation | None]] = {lemma.id: [] for lemma in lemmas}
     outcomes: list[TraceOutcome | None] = [None] * len(settings)
     groups = replica_groups(settings)
     group_tasks = [(tuple(settings[i] for i in members), claims) for members in groups]
@@ -139,6 +158,7 @@ def verify(quick: bool, seed: int, progress: Progress = _no_progress, budgets: B
         for lemma_id, check in outcome.checks.items():
             checks[lemma_id].merge(check)
             kept[lemma_id].append(outcome.instances[lemma_id])
+            known[lemma_id].append(outcome.evaluations[lemma_id])
         key = (len(setting.dims) - 1, setting.activation, setting.loss)
         if key not in constants and outcome.constants is not None:
             constants[key] = outcome.constants
@@ -150,7 +170,8 @@ def verify(quick: bool, seed: int, progress: Progress = _no_progress, budgets: B
     result.theorems = _theorems(quick, seed, records, progress, executor)
     variants = false_variant_claims(lemmas)
     refutations = executor.map(
-        refute_task, [(claim, tuple(kept[claim.lemma.id]), budgets.variant_search, seed) for claim in variants], lambda it, n: progress(it, n, "false variants")
+        refute_task, [(claim, tuple(kept[claim.lemma.id]), tuple(known[claim.lemma.id]), budgets.variant_search, seed) for claim in variants],
+        lambda it, n: progress(it, n, "false variants"),
     )
     result.variants = [VariantOutcome(claim, check) for claim, check in zip(variants, refutations)]
     from theory.ledger import verify_ledger

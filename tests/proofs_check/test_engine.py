@@ -11,7 +11,7 @@ from proofs_check.claims import candidate_claim, false_variant_claims, own_claim
 from proofs_check.cli import main
 from proofs_check.engine import ClaimCheck, adversarial_check, check_instances, refute
 from proofs_check.instances import Instance, instance_arrays, instance_bytes, instance_from_arrays, load_instance, replace
-from proofs_check.library import Part, lemma_ids
+from proofs_check.library import REGISTRY, Part, lemma_ids
 
 LEMMA_IDS = lemma_ids()
 from proofs_check.tolerance import ERROR, HOLDS, VIOLATED, judge, judge_part
@@ -434,3 +434,34 @@ def test_box_invariance_on_softbounds_traces_reads_the_update_before_its_clip(ne
     clipped = [instance.device.update(w, g, instance.alpha) for w, g in zip(instance.weights, instance.gradient)]
     inside = [np.abs(u) <= instance.tau for u in lemma_step]
     assert all(np.allclose(u[i], c[i], rtol=0, atol=1e-12) for u, c, i in zip(lemma_step, clipped, inside))
+
+
+def test_a_kept_evaluation_gives_the_checks_of_a_fresh_one(quick_trace_instances):
+    """Judging a lemma's own claim and every false variant with the lemma's evaluation kept from
+    the trace task (`KnownEvaluation`) gives the checks of evaluating afresh, field for field and
+    ratio for ratio; and the kept evaluation is what is read (a doctored one changes the verdict)."""
+    import dataclasses
+
+    from proofs_check.claims import known_evaluation
+
+    def summary(check):
+        witness_ratio = "nan" if np.isnan(check.witness_ratio) else check.witness_ratio
+        return (check.samples, check.vacuous, check.status, check.max_ratio, check.worst_part, check.witness_part, witness_ratio,
+                check.re_evaluated, dict(check.sources), check.all_ratios().tobytes())
+
+    compared = 0
+    for lemma_id, instances in quick_trace_instances.items():
+        lemma = REGISTRY.get(lemma_id)
+        claims = [own_claim(lemma)] + [claim for claim in false_variant_claims([lemma])]
+        for instance in instances[:4]:
+            known = known_evaluation(lemma, instance)
+            for claim in claims:
+                fresh = check_instances(claim, [(instance, "trace")])
+                kept = check_instances(claim, [(instance, "trace")], known=[known])
+                assert summary(kept) == summary(fresh), (claim.name, instance.origin)
+                compared += 1
+    assert compared > 100
+    instance = quick_trace_instances["bounded-signal"][0]
+    known = known_evaluation(REGISTRY.get("bounded-signal"), instance)
+    doctored = dataclasses.replace(known, parts=tuple(dataclasses.replace(part, rhs=0.5 * np.asarray(part.lhs)) for part in known.parts))
+    assert check_instances(own_claim("bounded-signal"), [(instance, "trace")], known=[doctored]).status == VIOLATED
