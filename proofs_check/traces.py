@@ -233,13 +233,13 @@ class TraceView:
         """Trace-level ω (tiled per update), X, Y and W_max."""
         trace = self.trace
         versions = trace.result.versions
-        omega = np.array([max(float(np.linalg.norm(w, 2)) for w in layer) for layer in versions])
+        omega = np.array([float(np.max(np.linalg.norm(np.stack(layer), 2, axis=(-2, -1)))) for layer in versions])  # one SVD call per layer
         X = float(np.max(np.linalg.norm(trace.data.inputs, axis=-1)))
         if LOSSES[trace.setting.loss].integer_targets:
             Y = 1.0
         else:
             Y = float(np.max(np.linalg.norm(trace.data.targets, axis=-1)))
-        W_max = float(max(np.max(np.abs(w)) for layer in versions for w in layer))
+        W_max = float(max(np.max(np.abs(np.stack(layer))) for layer in versions))
         return {"omega": np.tile(omega, (self.updates, 1)), "X": X, "Y": Y, "W_max": W_max}
 
     @cached_property
