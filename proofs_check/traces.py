@@ -198,10 +198,14 @@ class TraceView:
         )
         """Fields every instance of the trace shares."""
 
+    @cached_property
+    def stacked_versions(self) -> tuple[Array, ...]:
+        """Every version W_m^{(0..K)} of each layer, stacked ([K+1, d_m, d_{m−1}])."""
+        return tuple(np.stack(layer) for layer in self.trace.result.versions)
+
     def versions(self, indices: Array) -> tuple[Array, ...]:
         """W_m^{(indices[k, m])} stacked over k, per layer ([K, d_m, d_{m−1}])."""
-        versions = self.trace.result.versions
-        return tuple(np.stack([versions[m][int(i)] for i in indices[:, m]]) for m in range(len(versions)))
+        return tuple(layer[np.asarray(indices[:, m], dtype=np.intp)] for m, layer in enumerate(self.stacked_versions))
 
     @cached_property
     def current(self) -> tuple[Array, ...]:
@@ -232,14 +236,13 @@ class TraceView:
     def bounds(self) -> dict:
         """Trace-level ω (tiled per update), X, Y and W_max."""
         trace = self.trace
-        versions = trace.result.versions
-        omega = np.array([float(np.max(np.linalg.norm(np.stack(layer), 2, axis=(-2, -1)))) for layer in versions])  # one SVD call per layer
+        omega = np.array([float(np.max(np.linalg.norm(layer, 2, axis=(-2, -1)))) for layer in self.stacked_versions])  # one SVD call per layer
         X = float(np.max(np.linalg.norm(trace.data.inputs, axis=-1)))
         if LOSSES[trace.setting.loss].integer_targets:
             Y = 1.0
         else:
             Y = float(np.max(np.linalg.norm(trace.data.targets, axis=-1)))
-        W_max = float(max(np.max(np.abs(np.stack(layer))) for layer in versions))
+        W_max = float(max(np.max(np.abs(layer)) for layer in self.stacked_versions))
         return {"omega": np.tile(omega, (self.updates, 1)), "X": X, "Y": Y, "W_max": W_max}
 
     @cached_property
@@ -252,7 +255,7 @@ class TraceView:
         window = int(max(forward_delays.max(), backward_delays.max(), 0)) + 1
         offsets = np.arange(-window + 1, 1)
         history_indices = np.clip(self.k[:, None] + offsets[None, :], 0, None)
-        history = tuple(np.stack([np.stack([layer[int(i)] for i in row]) for row in history_indices]) for layer in result.versions)
+        history = tuple(layer[history_indices] for layer in self.stacked_versions)
         return dict(history=history, forward_delays=forward_delays, backward_delays=backward_delays)
 
 
@@ -278,22 +281,33 @@ def replayed_updates_match(trace: Trace) -> bool:
 
 
 def recomputed_gradients_match(trace: Trace) -> float:
-    """Largest |g̃_k − mixed-pass gradient recomputed from the recorded versions| (noise-free traces)."""
+    """Largest |g̃_k − mixed-pass gradient recomputed from the recorded versions| (noise-free traces).
+
+    Every update at once: the versions update k read, stacked over k, against its B micro-batches'
+    samples [K, B, b, ...] (one BLAS call per update and micro-batch, as one at a time); the B
+    gradients are summed in the order of a plain loop, (((0 + g_1) + g_2) + …) + g_0, then / B."""
     setting, result = trace.setting, trace.result
     activation, loss = ACTIVATIONS[setting.activation], LOSSES[setting.loss]
-    worst = 0.0
     per_update = schedule_named(setting.schedule).micro_batches_per_update(setting.mini_batch)
-    for k in range(setting.updates):
-        forward = [result.versions[m][int(result.forward_versions[k, m])] for m in range(len(result.versions))]
-        backward = [result.versions[m][int(result.backward_versions[k, m])] for m in range(len(result.versions))]
-        members = []
-        for j in range(per_update):
-            rows = trace.data.rows(k * per_update + j, setting.micro_batch_size, sampling=setting.sampling, seed=setting.seed)
-            x, y = trace.data.take(rows)
-            members.append(network.gradients(forward, x, y, activation, loss, backward_weights=backward))
-        for m in range(len(forward)):
-            recomputed = sum(member[m] for member in members[1:]) + members[0][m] if per_update > 1 else members[0][m]
-            if per_update > 1:
-                recomputed = recomputed / per_update
-            worst = max(worst, float(np.max(np.abs(recomputed - result.applied_gradients[m][k]))))
+    updates, layers = setting.updates, len(result.versions)
+    if updates == 0:
+        return 0.0
+    forward = [np.stack([result.versions[m][int(v)] for v in result.forward_versions[:, m]])[:, None] for m in range(layers)]
+    backward = [np.stack([result.versions[m][int(v)] for v in result.backward_versions[:, m]])[:, None] for m in range(layers)]
+    rows = np.array([
+        [trace.data.rows(k * per_update + j, setting.micro_batch_size, sampling=setting.sampling, seed=setting.seed) for j in range(per_update)]
+        for k in range(updates)
+    ])
+    x, y = trace.data.take(rows)
+    members = network.gradients(forward, x, y, activation, loss, backward_weights=backward)  # per layer [K, B, d_m, d_{m−1}]
+    worst = 0.0
+    for m in range(layers):
+        if per_update > 1:
+            recomputed = 0
+            for j in range(1, per_update):
+                recomputed = recomputed + members[m][:, j]
+            recomputed = (recomputed + members[m][:, 0]) / per_update
+        else:
+            recomputed = members[m][:, 0]
+        worst = max(worst, float(np.max(np.abs(recomputed - np.stack(result.applied_gradients[m])))))
     return worst
