@@ -167,7 +167,20 @@ def evaluate(expression: sp.Expr, stages: int, mini_batch: int = 1, micro_batche
     if unknown:
         raise ValueError(f"unknown symbols {sorted(unknown)}; allowed: k, m")
     values.update({symbols[name]: value for name, value in extra.items()})
+    if expression.free_symbols <= set(values):  # a number: the compiled expression on exact integers
+        arguments = [sp.sympify(values[symbol]) for symbol in _ARGUMENTS if symbol in values]
+        return sp.nsimplify(_compiled(expression, tuple(symbol for symbol in _ARGUMENTS if symbol in values))(*arguments))
     return sp.nsimplify(expression.subs(values))
+
+
+_ARGUMENTS = (M, B, J, k, m)
+
+
+@lru_cache(maxsize=None)
+def _compiled(expression: sp.Expr, arguments: tuple[sp.Symbol, ...]):
+    """The expression as a function of `arguments` in sympy's exact arithmetic (`evaluate` of a
+    closed form over many records: compiled once instead of substituted into each time)."""
+    return sp.lambdify(arguments, expression, modules="sympy")
 
 
 def per_stage(expression: sp.Expr, stages: int, mini_batch: int = 1, micro_batches: int = 1) -> list[sp.Expr]:
