@@ -1,8 +1,9 @@
 """Figures for papers (matplotlib, no pyplot state): schedule grids and ratio distributions.
 
-Sizes are set for a paper: a single-column figure is 3.3 in wide (with its padding) with
-7–8 pt text, so it is readable at that width without scaling; a schedule too long for one
-column, and a grid of panels, takes a two-column width (6.9 in). `proofs_check.output.write_figure` saves them as PNG or PDF.
+Sizes are set for a paper: a single-column figure is 3.3 in wide with 7–8 pt text, so it is
+readable at that width without scaling; a schedule too long for one column, and a grid of
+panels, takes a two-column width (6.9 in). Constrained layout fits every label inside that
+size, and `proofs_check.output.write_figure` saves the figure at exactly that size as PNG or PDF.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from matplotlib.ticker import NullLocator
 
 from numerics.schedules import BACKWARD, FORWARD, ScheduleRecord
 
-SINGLE_COLUMN = 3.1
-"""Width of a single-column figure, inches (3.3 in on the page with the 0.1 in padding it is saved with)."""
-DOUBLE_COLUMN = 6.7
-"""Width of a figure spanning two columns, inches (6.9 in with the padding)."""
+SINGLE_COLUMN = 3.3
+"""Width of a single-column figure on the page, inches."""
+DOUBLE_COLUMN = 6.9
+"""Width of a figure spanning two columns on the page, inches."""
 FONT_SIZE = 7.5
 """Text size of labels and ticks, points (at the figure's own width)."""
 
@@ -137,7 +138,7 @@ def ratio_distributions(ratios: dict[str, np.ndarray], statuses: dict[str, str])
         count = len(ratios)
         columns = 2 if count > 1 else 1
         rows = max(1, (count + columns - 1) // columns)
-        figure = Figure(figsize=(SINGLE_COLUMN if columns == 1 else 2 * SINGLE_COLUMN, 1.55 * rows + 0.45), layout="constrained")
+        figure = Figure(figsize=(SINGLE_COLUMN if columns == 1 else DOUBLE_COLUMN, 1.55 * rows + 0.45), layout="constrained")
         axes_grid = figure.subplots(rows, columns, squeeze=False)
         for axes, (lemma, values) in zip(axes_grid.ravel(), ratios.items()):
             values = np.asarray(values, dtype=float)

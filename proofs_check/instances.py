@@ -187,7 +187,17 @@ def _row_axes(batch: tuple[int, ...], array) -> tuple[int, ...]:
 
 
 def finite_rows(instance: Instance) -> np.ndarray:
-    """Per batch row (or 0-d): are all of the instance's numbers finite?"""
+    """Per batch row (or 0-d): are all of the instance's numbers finite? (Read-only; computed once
+    per instance object, whose arrays are never changed in place: a trace instance is checked by
+    its lemma and by every false variant.)"""
+    known = instance.__dict__.get("_finite_rows")
+    if known is None:
+        known = instance.__dict__["_finite_rows"] = _finite_rows(instance)
+        known.setflags(write=False)
+    return known
+
+
+def _finite_rows(instance: Instance) -> np.ndarray:
     batch = instance.inputs.shape[:-2]
     ok = np.ones(batch, dtype=bool)
     arrays = [instance.inputs, *instance.weights]
