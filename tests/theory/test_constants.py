@@ -219,3 +219,23 @@ def test_symbols_carry_domains_and_latex():
     assert sp.LessThan(S.beta.symbol, S.q_max.symbol) in S.ASSUMPTIONS
     assert sp.Eq(S.beta.symbol, 1 - S.W_max.symbol / S.tau.symbol) in S.ALD_ASSUMPTIONS
     assert sp.Eq(S.q_max.symbol, 1 + S.W_max.symbol / S.tau.symbol) in S.ALD_ASSUMPTIONS
+
+
+def test_stacking_the_per_layer_lists_is_np_stack():
+    """`_stack_last` (the recursions' fast stack) equals np.stack(·, axis=−1) in value, dtype, shape
+    and C order: for 0-d values, batches of any rank, and mpmath object arrays."""
+    import mpmath
+
+    from theory.constants import _stack_last
+
+    rng = np.random.default_rng(0)
+    cases = [
+        [np.float64(v) for v in rng.normal(size=3)],
+        [rng.normal(size=5) for _ in range(4)],
+        [rng.normal(size=(2, 3, 1)) for _ in range(2)],
+        [np.array([mpmath.mpf(1) / 3, mpmath.mpf(2)], dtype=object) for _ in range(3)],
+    ]
+    for values in cases:
+        fast, plain = _stack_last(values), np.stack(values, axis=-1)
+        assert fast.shape == plain.shape and fast.dtype == plain.dtype and fast.flags.c_contiguous
+        assert (fast == plain).all()
