@@ -255,7 +255,8 @@ def train(
     """Run `settings.schedule` for K updates from `initial` on `data`.
 
     `initial[m]` has shape [..., d_{m+1}, d_m]; leading axes are replicas (the data may
-    carry the same leading axes or none). `progress`, if given, wraps the slot loop.
+    carry the same leading axes or none). `progress`, if given, wraps the loop (over the slots,
+    or over the updates of a synchronous schedule).
     """
     layers = len(initial)
     lead_shape = tuple(initial[0].shape[:-2])

@@ -18,9 +18,8 @@ from proofs_check.builtin import builtin_settings
 from proofs_check.claims import Claim, KnownEvaluation, false_variant_claims, known_evaluation, own_claim
 from proofs_check.schedule_summary import schedule_summary
 from proofs_check.engine import ClaimCheck, check_instances, refute_task, search_task
-from proofs_check.instances import finite_rows
 from proofs_check.executor import IN_PROCESS, Executor
-from proofs_check.instances import Instance
+from proofs_check.instances import Instance, finite_rows
 from proofs_check.library import REGISTRY
 from proofs_check.tolerance import HOLDS
 from proofs_check.traces import TraceSetting, recomputed_gradients_match, replayed_updates_match, replica_groups, simulate_group, trace_instances
