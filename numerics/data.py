@@ -50,8 +50,7 @@ class Sampling(ABC):
     def table(self, micro_batches: int, micro_batch_size: int, size: int, seeds: Sequence[int], lead_shape: tuple[int, ...] = ()) -> Array:
         """`rows(j, b, N, seeds[r])` of every micro-batch j < J and replica r: lead_shape + [J, b]
         (replicas in C order of lead_shape, one seed each)."""
-        if len(seeds) != math.prod(lead_shape):
-            raise ValueError(f"{len(seeds)} seeds for replica shape {lead_shape}")
+        _check_seeds(seeds, lead_shape)
         table = np.empty((len(seeds), micro_batches, micro_batch_size), dtype=np.intp)
         for r, seed in enumerate(seeds):
             for j in range(micro_batches):
@@ -62,6 +61,12 @@ class Sampling(ABC):
         """The samples of micro-batches 0..J−1 of a run on `data` with replica axes
         `lead_shape` (the data carries the same leading axes or none) and one seed per replica."""
         return RowTableBatches(data, self.table(micro_batches, micro_batch_size, data.size, seeds, lead_shape), lead_shape)
+
+
+def _check_seeds(seeds: Sequence[int], lead_shape: tuple[int, ...]) -> None:
+    """One seed per replica of `lead_shape` (ValueError otherwise)."""
+    if len(seeds) != math.prod(lead_shape):
+        raise ValueError(f"{len(seeds)} seeds for replica shape {lead_shape}")
 
 
 @dataclass(frozen=True)
@@ -99,8 +104,7 @@ class IIDSampling(Sampling):
 
     def table(self, micro_batches: int, micro_batch_size: int, size: int, seeds: Sequence[int], lead_shape: tuple[int, ...] = ()) -> Array:
         """The generic table, drawn a block at a time (the same rows as `rows`)."""
-        if len(seeds) != math.prod(lead_shape):
-            raise ValueError(f"{len(seeds)} seeds for replica shape {lead_shape}")
+        _check_seeds(seeds, lead_shape)
         blocks = -(-micro_batches // IID_BLOCK)
         table = np.empty((len(seeds), blocks * IID_BLOCK, micro_batch_size), dtype=np.intp)
         for r, seed in enumerate(seeds):

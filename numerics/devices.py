@@ -506,12 +506,12 @@ class PulsedLayer:
     def update_into(
         self, weight: Array, gradient: Array, learning_rate: float | Array, out: Array, scratch: Array, spare_gradient: bool = False
     ) -> None:
-        """out = W⁺, replica by replica with each replica's generator (`out` may be `weight`)."""
+        """out = W⁺, every replica drawing from its own generator (`out` may be `weight`)."""
         replicas, elements = self.replicas, math.prod(self.shape[-2:])
         weights = np.reshape(np.asarray(weight, dtype=float), (replicas, elements))
         gradients = np.reshape(np.broadcast_to(np.asarray(gradient, dtype=float), np.shape(weight)), (replicas, elements))
         rates = np.broadcast_to(np.asarray(learning_rate, dtype=float), self.shape[:-2] + (1, 1)).reshape(replicas, 1)
-        settings = (np.reshape(np.broadcast_to(np.asarray(values, dtype=float).reshape(replicas, -1), (replicas, elements)), (replicas, elements)) for values in (self.dw_min, self.gamma_up, self.gamma_down))
+        settings = (np.broadcast_to(np.asarray(values, dtype=float).reshape(replicas, -1), (replicas, elements)) for values in (self.dw_min, self.gamma_up, self.gamma_down))
         out[...] = np.reshape(pulsed_updates(self.device, weights, gradients, rates, self.pulse_generators, *settings), np.shape(out))
 
 

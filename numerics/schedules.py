@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import ClassVar
 from functools import cached_property
+from typing import ClassVar
 
 import numpy as np
 
@@ -522,9 +522,9 @@ class ScheduleRecord:
 # ----- the scheduler -------------------------------------------------------------------------
 
 
-def _drained_after_first_update(state: _SchedulerState, layers: int, micro_batches: int) -> bool:
+def _drained_after_first_update(state: _SchedulerState, layers: int) -> bool:
     """Whether the pipeline is empty at the end of this slot with every layer updated exactly
-    once from the first B micro-batches, and more whole updates to come (J a multiple of B).
+    once from the first B micro-batches (asked only when more whole updates are to come).
 
     The scheduler's choices depend on micro-batch indices only through their update
     (j // B), their members and their order, on versions only relative to the update, on
@@ -533,8 +533,6 @@ def _drained_after_first_update(state: _SchedulerState, layers: int, micro_batch
     so the whole record repeats its first update (`_repeated`; tests/numerics/test_schedules.py
     compares it with the slot-by-slot record)."""
     B = state.mini_batch
-    if micro_batches % B or micro_batches <= B:
-        return False
     return all(
         state.next_forward[m] == B and state.next_backward[m] == B and state.versions[m] == 1 for m in range(1, layers + 1)
     )
@@ -597,6 +595,8 @@ def build_schedule(schedule: str | Schedule, layers: int, micro_batches: int, mi
     updates: list[UpdateEvent] = []
     slot = 0
     period = None
+    # J a multiple of B with more than one update, and versions read relative to the update
+    may_repeat = reads.relative and micro_batches % mini_batch == 0 and micro_batches > mini_batch
     while state.next_backward[1] < micro_batches:
         chosen: list[tuple[str, int, int, int]] = []
         for device, device_layers in layers_of_device.items():
@@ -632,7 +632,7 @@ def build_schedule(schedule: str | Schedule, layers: int, micro_batches: int, mi
                 updates.append(UpdateEvent(slot, layer, state.versions[layer], members))
                 state.versions[layer] += 1
         slot += 1
-        if period is None and reads.relative and _drained_after_first_update(state, layers, micro_batches):
+        if may_repeat and _drained_after_first_update(state, layers):
             period = slot
             break
 

@@ -38,7 +38,9 @@ class Claim:
         """The asserted parts at the instance. `known`, the lemma's own float64 evaluation at this
         very instance (`KnownEvaluation`), stands in for evaluating it again: it is the whole
         evaluation of the lemma's claim and of a candidate, and MODEL.md's side of a modified recursion."""
-        if known is not None and arithmetic is FLOAT64:
+        if arithmetic is not FLOAT64:
+            known = None  # a float64 evaluation cannot stand in for a 50-digit one
+        if known is not None:
             if self.candidate is not None:
                 return [self.candidate.part(known)]
             if self.model is EXACT:
@@ -51,7 +53,7 @@ class Claim:
             return evaluation.parts
         # A modified recursion can only be refuted where its right side is below MODEL.md's:
         # elsewhere the entry is MODEL.md's own (true) bound, so its left side is masked to 0.
-        exact = known if known is not None and arithmetic is FLOAT64 else self.lemma.evaluate_in(context.sibling(EXACT))
+        exact = known if known is not None else self.lemma.evaluate_in(context.sibling(EXACT))
         parts = []
         for modified, original in zip(evaluation.parts, exact.parts):
             if self.only and not any(key in modified.name for key in self.only):

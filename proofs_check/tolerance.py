@@ -67,22 +67,19 @@ def judge_part(part: Part) -> PartVerdict:
 def judge_parts(parts: list[Part]) -> tuple[list[PartVerdict], list[np.ndarray]]:
     """`judge_part` of every part and each one's near ties (`near_ties`), computed in one pass over
     all their entries laid end to end (each verdict's arrays are views of its own stretch)."""
+    if not parts:
+        return [], []
     sides = [np.broadcast_arrays(np.asarray(part.lhs, dtype=float), np.asarray(part.rhs, dtype=float)) for part in parts]
     shapes = [lhs.shape for lhs, _ in sides]
-    marks = [np.broadcast_to(np.asarray(part.vacuous, dtype=bool), shape) for part, shape in zip(parts, shapes)]
-    if len(parts) == 1:
-        lhs, rhs, marked = sides[0][0].ravel(), sides[0][1].ravel(), marks[0].ravel()
-    else:
-        lhs = np.concatenate([lhs.ravel() for lhs, _ in sides]) if parts else np.zeros(0)
-        rhs = np.concatenate([rhs.ravel() for _, rhs in sides]) if parts else np.zeros(0)
-        marked = np.concatenate([mark.ravel() for mark in marks]) if parts else np.zeros(0, dtype=bool)
+    lhs = np.concatenate([lhs.ravel() for lhs, _ in sides])
+    rhs = np.concatenate([rhs.ravel() for _, rhs in sides])
+    marked = np.concatenate([np.broadcast_to(np.asarray(part.vacuous, dtype=bool), shape).ravel() for part, shape in zip(parts, shapes)])
     ratio = ratios(lhs, rhs)
     holds = within_tolerance(lhs, rhs)
     status = np.where(holds, HOLDS, VIOLATED).astype(object)
     status[~(np.isfinite(lhs) & np.isfinite(rhs))] = ERROR
     vacuous = ((lhs == 0) & (rhs == 0)) | marked
-    finite = np.isfinite(ratio)
-    tie = finite & (np.abs(np.where(finite, ratio, 0.0) - 1.0) <= NEAR_TIE) & ~(vacuous & holds)
+    tie = near_ties(ratio, vacuous, holds)
     verdicts, ties = [], []
     start = 0
     for part, shape in zip(parts, shapes):
@@ -93,16 +90,15 @@ def judge_parts(parts: list[Part]) -> tuple[list[PartVerdict], list[np.ndarray]]
     return verdicts, ties
 
 
-def near_ties(verdict: PartVerdict) -> np.ndarray:
+def near_ties(ratio: np.ndarray, vacuous: np.ndarray, holds: np.ndarray) -> np.ndarray:
     """Entries whose ratio is within 1e-6 of 1, except vacuous entries that hold in float64.
 
     A vacuous entry (an identity or a definition: the digital step α||g||, L = ||Γ_sym||_2)
     is no evidence and is counted apart; when float64 already finds it holding, 50 digits
     could only agree, so it is not recomputed. A vacuous entry that float64 finds violated
     is still decided in 50 digits."""
-    finite = np.isfinite(verdict.ratio)
-    tie = finite & (np.abs(np.where(finite, verdict.ratio, 0.0) - 1.0) <= NEAR_TIE)
-    return tie & ~(verdict.vacuous & (verdict.status == HOLDS))
+    finite = np.isfinite(ratio)
+    return finite & (np.abs(np.where(finite, ratio, 0.0) - 1.0) <= NEAR_TIE) & ~(vacuous & holds)
 
 
 def judge(instance: Instance, parts: list[Part], recompute: Callable[[Instance], list[Part]]) -> list[PartVerdict]:
