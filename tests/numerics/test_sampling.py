@@ -123,6 +123,19 @@ def test_the_table_does_not_depend_on_the_number_of_micro_batches_or_replicas():
         IID.table(3, b, size, (1, 2), (3,))
 
 
+@pytest.mark.parametrize("size, dtype", [(1, np.uint8), (256, np.uint8), (257, np.uint16), (70_000, np.uint32)])
+def test_the_table_holds_row_indices_in_the_smallest_unsigned_type(size, dtype):
+    b = 3
+    for sampling in (IID, CYCLIC):
+        table = sampling.table(1030, b, size, (4, 5), (2,))
+        assert table.dtype == dtype
+        assert np.array_equal(table[1], [sampling.rows(j, b, size, 5) for j in range(1030)])
+    data = Dataset(np.arange(2.0 * size).reshape(size, 2), np.arange(size))
+    rows = IID.table(5, b, size, (4,))
+    wide = rows.astype(np.intp)
+    assert all(np.array_equal(x, y) for x, y in zip(data.take(rows), data.take(wide)))
+
+
 # ----- uniformity: chi-square tests at a fixed seed -------------------------------------------
 
 
