@@ -132,8 +132,8 @@ def _merge(parts: list[TrainingResult]) -> TrainingResult:
         update_rows = [join([p.update_rows[k] for p in parts]) for k in range(len(update_rows))]
     versions = applied = None
     if first.versions is not None:
-        versions = [[join([p.versions[m][k] for p in parts]) for k in range(len(first.versions[m]))] for m in range(layers)]
-        applied = [[join([p.applied_gradients[m][k] for p in parts]) for k in range(len(first.applied_gradients[m]))] for m in range(layers)]
+        versions = [np.concatenate([p.versions[m] for p in parts], axis=1) for m in range(layers)]  # replicas after the version axis
+        applied = [np.concatenate([p.applied_gradients[m] for p in parts], axis=1) for m in range(layers)]
     return TrainingResult(
         final_weights=tuple(join([p.final_weights[m] for p in parts]) for m in range(layers)),
         reference_loss=None if first.reference_loss is None else join([p.reference_loss for p in parts]),
@@ -208,8 +208,8 @@ def replica(result: TrainingResult, r: int) -> TrainingResult:
     """Replica r of a batched result, shaped like an unbatched run's result."""
     versions = applied = None
     if result.versions is not None:
-        versions = [[v[r] for v in layer] for layer in result.versions]
-        applied = [[g[r] for g in layer] for layer in result.applied_gradients]
+        versions = [layer[:, r] for layer in result.versions]
+        applied = [layer[:, r] for layer in result.applied_gradients]
     return TrainingResult(
         final_weights=tuple(w[r] for w in result.final_weights),
         reference_loss=None if result.reference_loss is None else result.reference_loss[r],

@@ -113,10 +113,12 @@ class TrainingResult:
     """max_k ||W^{(k)}||_inf over the run (every version of every layer), per replica."""
     record: ScheduleRecord
     """The scheduler's record the run executed (shared by runs with the same schedule, M, J, B)."""
-    versions: list[list[Array]] | None = None
-    """versions[m][k] = W_{m+1}^{(k)}, k = 0..K (when kept)."""
-    applied_gradients: list[list[Array]] | None = None
-    """applied_gradients[m][k]: the gradient g̃_k of layer m+1 that update k applied (when kept)."""
+    versions: list[Array] | None = None
+    """versions[m][k] = W_{m+1}^{(k)}, k = 0..K (when kept): one array [K+1, ..., d_m, d_{m-1}]
+    per layer, into which the run wrote each version as it made it."""
+    applied_gradients: list[Array] | None = None
+    """applied_gradients[m][k]: the gradient g̃_k of layer m+1 that update k applied (when
+    kept), one array [K, ..., d_m, d_{m-1}] per layer."""
     update_rows: list[Array] = field(default_factory=list)
     """Dataset rows ξ_k of each update (the union of its micro-batches, in order): [B·b] shared
     by the replicas (cyclic sampling), or [..., B·b] with the replica axes (a seeded sampling)."""
@@ -294,8 +296,19 @@ def train(
         pool = free[index]
         return pool.pop() if pool else np.empty(shapes[index])
 
-    kept_versions = [[w.copy()] for w in weights] if keep else None
-    applied_gradients: list[list[Array]] | None = [[] for _ in weights] if keep else None
+    # Kept versions: update k writes W^{(k+1)} into slot k + 1 of its layer's store (no copies;
+    # a store slot is never recycled) and g̃_k into slot k of the gradient store.
+    kept_versions = [np.empty((updates + 1,) + shape) for shape in shapes] if keep else None
+    applied_gradients = [np.empty((updates,) + shape) for shape in shapes] if keep else None
+    if keep:
+        for index, store in enumerate(kept_versions):
+            store[0] = weights[index]
+            weights[index] = store[0]
+
+    def recycle(index: int, version: Array) -> None:
+        """Return a superseded version's buffer to the layer's pool (a kept version stays)."""
+        if not keep:
+            free[index].append(version)
     # Versions held for a reference point whose loss is still to be evaluated.
     reference_losses = settings.reference_losses
     pending_versions: list[dict[int, Array]] = [{0: w} if reference_losses else {} for w in weights]
@@ -306,7 +319,7 @@ def train(
     next_reference = 0
     axes = (-2, -1)
     # max_k ||W^{(k)}||_inf = max(largest entry, −smallest entry) over the versions: two
-    # reductions per update and no |W| temporary.
+    # reductions per update and no |W| temporary (kept versions: two reductions at the end).
     largest = [np.array(np.maximum.reduce(w, axis=axes)) if lead_shape else np.maximum.reduce(w, axis=None) for w in weights]
     smallest = [np.array(np.minimum.reduce(w, axis=axes)) if lead_shape else np.minimum.reduce(w, axis=None) for w in weights]
 
@@ -318,20 +331,27 @@ def train(
             reference_loss[..., next_reference] = network.mean_loss(point, x, y, activation, loss)
             for index, version in enumerate(point):
                 if version is not weights[index] and next_reference not in older_versions[index]:
-                    free[index].append(version)
+                    recycle(index, version)
             next_reference += 1
 
     def apply_update(index: int, gradient: Array, read_later: bool) -> None:
         """W_m ← U(W_m, g, α) with the layer's rule: the next version of layer `index`."""
         old = weights[index]
-        # The old version may be overwritten unless a reference point or a later operation still needs it.
-        new = buffer(index) if read_later or version_count[index] in pending_versions[index] else old
+        count = version_count[index]
+        if keep:
+            new = kept_versions[index][count + 1]
+            applied_gradients[index][count] = gradient
+        else:
+            # The old version may be overwritten unless a reference point or a later operation still needs it.
+            new = buffer(index) if read_later or count in pending_versions[index] else old
         if read_later:
-            older_versions[index][version_count[index]] = old
-        rules[index].update_into(old, gradient, learning_rate, new, scratch[index], spare_gradient=not keep)
+            older_versions[index][count] = old
+        rules[index].update_into(old, gradient, learning_rate, new, scratch[index], spare_gradient=True)
         weights[index] = new
         version_count[index] += 1
-        if lead_shape:
+        if keep:
+            pass  # the range is taken over the store at the end
+        elif lead_shape:
             np.maximum(largest[index], np.maximum.reduce(new, axis=axes), out=largest[index])
             np.minimum(smallest[index], np.minimum.reduce(new, axis=axes), out=smallest[index])
         else:  # one replica: scalars, compared in Python (NaN propagates as in np.maximum)
@@ -342,10 +362,7 @@ def train(
                 smallest[index] = low
         if reference_losses and version_count[index] < updates:
             pending_versions[index][version_count[index]] = new
-        if keep:
-            kept_versions[index].append(new.copy())
-            applied_gradients[index].append(gradient)
-        elif gradient.shape == shapes[index] and gradient.flags.c_contiguous:
+        if gradient.shape == shapes[index] and gradient.flags.c_contiguous:
             free[index].append(gradient)
 
     evaluate_ready_reference_points()
@@ -438,7 +455,7 @@ def train(
             for index, version in released:
                 old = older_versions[index].pop(version)
                 if version not in pending_versions[index]:
-                    free[index].append(old)
+                    recycle(index, old)
             for index, members, read_later in update_events:
                 gradient = gradients[index].pop(members[0])
                 if len(members) > 1:
@@ -451,11 +468,15 @@ def train(
             if update_events and reference_losses:
                 evaluate_ready_reference_points()
 
+    if keep:
+        every_version = (0,) + axes if lead_shape else None
+        largest = [np.maximum.reduce(store, axis=every_version) for store in kept_versions]
+        smallest = [np.minimum.reduce(store, axis=every_version) for store in kept_versions]
     max_abs_weight = np.max([np.maximum(high, -low) for high, low in zip(largest, smallest)], axis=0)
     forward_versions, backward_versions = record.versions_read
     first_of_update = np.arange(updates) * per_update
     return TrainingResult(
-        final_weights=tuple(weights),
+        final_weights=tuple(w.copy() for w in weights) if keep else tuple(weights),  # not views of the store
         reference_loss=reference_loss,
         forward_versions=forward_versions[first_of_update],
         backward_versions=backward_versions[first_of_update],

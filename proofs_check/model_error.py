@@ -87,7 +87,7 @@ def model_error(setting: ModelErrorSetting, seed: int) -> dict:
         [mean_model.update(layer[k], gradients[k], alpha) - layer[k] for layer, gradients in zip(result.versions, result.applied_gradients)]
         for k in range(trace.setting.updates)
     ]
-    W_max = float(max(np.max(np.abs(w)) for layer in result.versions for w in layer))
+    W_max = float(max(np.max(np.abs(layer)) for layer in result.versions))
     constants = mean_model.constants(W_max)
     seeds = replica_seeds(seed, setting.replicas)
     rows = []

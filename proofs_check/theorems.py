@@ -695,10 +695,6 @@ def _run_full_data(run: "_Run", x: Array, y: Array, micro_batch_size: int) -> tu
 # ----------------------------------------------------------------------------- one run
 
 
-def _stack(layers: Sequence[Sequence[Array]]) -> list[Array]:
-    return [np.stack(layer) for layer in layers]
-
-
 @dataclass
 class _Run:
     """One training run (all seeds as replicas) and the arrays its checks need."""
@@ -769,8 +765,8 @@ def _train(setup: ConvergenceSetup, schedule: str, K: int, alpha: float, device:
         K=K,
         alpha=alpha,
         device=device,
-        versions=_stack(result.versions),
-        applied=_stack(result.applied_gradients),
+        versions=result.versions,
+        applied=result.applied_gradients,
         rows=rows,
         forward_members=forward_members,
         backward_members=backward_members,

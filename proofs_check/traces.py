@@ -201,7 +201,7 @@ class TraceView:
     @cached_property
     def stacked_versions(self) -> tuple[Array, ...]:
         """Every version W_m^{(0..K)} of each layer, stacked ([K+1, d_m, d_{m−1}])."""
-        return tuple(np.stack(layer) for layer in self.trace.result.versions)
+        return tuple(self.trace.result.versions)
 
     def versions(self, indices: Array) -> tuple[Array, ...]:
         """W_m^{(indices[k, m])} stacked over k, per layer ([K, d_m, d_{m−1}])."""
@@ -230,7 +230,7 @@ class TraceView:
     @cached_property
     def applied(self) -> tuple[Array, ...]:
         """g̃_k: the gradient update k applied, per layer."""
-        return tuple(np.stack(layer) for layer in self.trace.result.applied_gradients)
+        return tuple(self.trace.result.applied_gradients)
 
     @cached_property
     def bounds(self) -> dict:
@@ -292,8 +292,8 @@ def recomputed_gradients_match(trace: Trace) -> float:
     updates, layers = setting.updates, len(result.versions)
     if updates == 0:
         return 0.0
-    forward = [np.stack([result.versions[m][int(v)] for v in result.forward_versions[:, m]])[:, None] for m in range(layers)]
-    backward = [np.stack([result.versions[m][int(v)] for v in result.backward_versions[:, m]])[:, None] for m in range(layers)]
+    forward = [result.versions[m][result.forward_versions[:, m]][:, None] for m in range(layers)]
+    backward = [result.versions[m][result.backward_versions[:, m]][:, None] for m in range(layers)]
     rows = np.array([
         [trace.data.rows(k * per_update + j, setting.micro_batch_size, sampling=setting.sampling, seed=setting.seed) for j in range(per_update)]
         for k in range(updates)
@@ -309,5 +309,5 @@ def recomputed_gradients_match(trace: Trace) -> float:
             recomputed = (recomputed + members[m][:, 0]) / per_update
         else:
             recomputed = members[m][:, 0]
-        worst = max(worst, float(np.max(np.abs(recomputed - np.stack(result.applied_gradients[m])))))
+        worst = max(worst, float(np.max(np.abs(recomputed - result.applied_gradients[m]))))
     return worst

@@ -182,7 +182,7 @@ def verify(quick: bool, seed: int, progress: Progress = _no_progress, budgets: B
 def _measured_constants(trace) -> dict:
     setting = trace.setting
     versions = trace.result.versions
-    omega = [float(np.max(np.linalg.norm(np.stack(layer), 2, axis=(-2, -1)))) for layer in versions]
+    omega = [float(np.max(np.linalg.norm(layer, 2, axis=(-2, -1)))) for layer in versions]
     X = float(np.max(np.linalg.norm(trace.data.inputs, axis=-1)))
     Y = 1.0 if setting.loss == "cross-entropy" else float(np.max(np.linalg.norm(trace.data.targets, axis=-1)))
     L_phi, S_phi = (float(v) for v in ACTIVATION_CONSTANTS[setting.activation])

@@ -313,7 +313,7 @@ def test_ald_training_stays_in_the_box():
     assert max(float(np.max(np.abs(w))) for w in initial) <= tau
     result = train(initial, data, _settings("ap", AsymmetricLinearDevice(tau=tau), 60, learning_rate=0.05, keep_versions=True))
     for m, versions in enumerate(result.versions):
-        for k, (version, gradient) in enumerate(zip(versions, result.applied_gradients[m] + [None])):
+        for k, (version, gradient) in enumerate(zip(versions, list(result.applied_gradients[m]) + [None])):
             assert _holds(np.abs(version), tau)
             if gradient is not None:
                 assert np.all(0.05 * np.abs(gradient) <= tau)
@@ -379,3 +379,33 @@ def test_the_stacked_pass_gives_the_slot_loops_numbers_bit_for_bit(schedule, mon
         assert np.array_equal(stacked.reference_loss, slots.reference_loss), case
         assert np.array_equal(stacked.max_abs_weight, slots.max_abs_weight), case
         assert all(np.array_equal(u, v) for u, v in zip(stacked.final_weights, slots.final_weights)), case
+
+
+# ----- kept versions: written into one store per layer, never recycled ----------------------
+
+
+@pytest.mark.parametrize("schedule", SCHEDULE_NAMES)
+@pytest.mark.parametrize("device_name", ["ald", "pulsed"])
+def test_kept_versions_are_the_run_itself(schedule, device_name):
+    """A run that keeps its versions makes the same run as one that does not (final weights,
+    reference losses, range), and its store replays: W^{(k+1)} = U(W^{(k)}, g̃_k) for every k
+    with the deterministic device, W^{(K)} the final weights. A store slot handed out again as
+    a scratch or gradient buffer would break the replay."""
+    device = AsymmetricLinearDevice(tau=0.8) if device_name == "ald" else make_device("pulsed", tau=0.8, dw_min=0.01)
+    initial, data = _task((3, 5, 4, 2), 24, "squared", seed=5, scale=0.5)
+    stacked = [np.stack([w, 0.9 * w]) for w in initial]
+    options = dict(micro_batch_size=3, mini_batch=4, noise=0.05, seeds=(2, 3))
+    kept = train(stacked, data, _settings(schedule, device, 9, keep_versions=True, **options))
+    plain = train(stacked, data, _settings(schedule, device, 9, keep_versions=False, **options))
+    for a, b in zip(kept.final_weights, plain.final_weights):
+        assert np.array_equal(a, b)
+    assert np.array_equal(kept.reference_loss, plain.reference_loss)
+    assert np.array_equal(kept.max_abs_weight, plain.max_abs_weight)
+    assert np.array_equal(kept.max_abs_weight, np.max([np.max(np.abs(v), axis=(0, -2, -1)) for v in kept.versions], axis=0))
+    for m, (versions, gradients) in enumerate(zip(kept.versions, kept.applied_gradients)):
+        assert versions.shape == (10,) + stacked[m].shape and gradients.shape == (9,) + stacked[m].shape
+        assert np.array_equal(versions[0], stacked[m]) and np.array_equal(versions[-1], kept.final_weights[m])
+        assert not np.shares_memory(versions, kept.final_weights[m])
+        if device_name == "ald":
+            for k in range(9):
+                assert np.array_equal(device.update(versions[k], gradients[k], 0.1), versions[k + 1])
