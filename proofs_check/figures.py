@@ -64,6 +64,14 @@ def schedule_grid(record: ScheduleRecord, axes=None) -> Figure:
         return _schedule_grid(record, axes)
 
 
+def main_job_schedule_grid(name: str) -> Figure:
+    """The schedule figure of `run`: schedule `name` on M = 4 stages, 8 micro-batches, B = 4."""
+    from numerics.schedules import build_schedule, schedule_named
+
+    schedule = schedule_named(name)
+    return schedule_grid(build_schedule(schedule, 4, 8, schedule.micro_batches_per_update(4)))
+
+
 def _schedule_grid(record: ScheduleRecord, axes) -> Figure:
     width, _ = schedule_grid_inches(record.slots, record.devices)
     if axes is None:

@@ -90,33 +90,54 @@ FIGURE_FORMATS = ("png", "pdf")
 """Figure files the toolkit writes: PNG (raster, 300 dpi) and PDF (vector); the suffix decides."""
 
 
+def figure_bytes(figure, kind: str) -> bytes:
+    """A matplotlib figure saved as `kind` (one of FIGURE_FORMATS; ValueError for any other),
+    without a time stamp or software tag: the same figure gives the same bytes on every run."""
+    if kind not in FIGURE_FORMATS:
+        raise ValueError(f"a figure is written as {' or '.join(FIGURE_FORMATS)}, not .{kind}")
+    buffer = io.BytesIO()
+    metadata = {"CreationDate": None} if kind == "pdf" else {"Software": None}
+    # Every figure is laid out by constrained layout at its declared size (a column width):
+    # no "tight" bounding box, which would draw the figure twice and change its width.
+    figure.savefig(buffer, format=kind, dpi=FIGURE_DPI, metadata=metadata)
+    return buffer.getvalue()
+
+
+def figure_formats_bytes(figure) -> dict[str, bytes]:
+    """The figure in every format of FIGURE_FORMATS, laid out once: the layout engine
+    (constrained layout) places the axes for the first format, and the others reuse those
+    positions instead of measuring every label again (the layout is most of a save's time).
+    The figure's layout engine is restored afterwards."""
+    engine = figure.get_layout_engine()
+    formats = {}
+    try:
+        for index, kind in enumerate(FIGURE_FORMATS):
+            formats[kind] = figure_bytes(figure, kind)
+            if index == 0 and engine is not None:
+                figure.set_layout_engine("none")
+    finally:
+        figure.set_layout_engine(engine)
+    return formats
+
+
 def write_figure(path: Path, figure) -> None:
     """Save a matplotlib figure through a temporary file and a rename, as PNG or PDF by the
     path's suffix (ValueError for any other)."""
     kind = Path(path).suffix.lower().lstrip(".")
     if kind not in FIGURE_FORMATS:
         raise ValueError(f"a figure is written as {' or '.join(FIGURE_FORMATS)}, not {path}")
-    buffer = io.BytesIO()
-    metadata = {"CreationDate": None} if kind == "pdf" else {"Software": None}
-    # Every figure is laid out by constrained layout at its declared size (a column width):
-    # no "tight" bounding box, which would draw the figure twice and change its width.
-    figure.savefig(buffer, format=kind, dpi=FIGURE_DPI, metadata=metadata)
-    _atomic_write_bytes(Path(path), buffer.getvalue())
+    _atomic_write_bytes(Path(path), figure_bytes(figure, kind))
+
+
+def write_figure_files(stem: Path, formats: dict[str, bytes]) -> None:
+    """Write a figure's bytes by format (`figure_formats_bytes`) as `stem`.png, `stem`.pdf."""
+    for kind, payload in formats.items():
+        _atomic_write_bytes(stem.with_name(f"{stem.name}.{kind}"), payload)
 
 
 def write_figure_formats(stem: Path, figure) -> None:
-    """Write a figure in every format of FIGURE_FORMATS (`stem`.png, `stem`.pdf), laying it out
-    once: the layout engine (constrained layout) places the axes for the first file, and the
-    others reuse those positions instead of measuring every label again (the layout is most
-    of a save's time). The figure's layout engine is restored afterwards."""
-    engine = figure.get_layout_engine()
-    try:
-        for index, kind in enumerate(FIGURE_FORMATS):
-            write_figure(stem.with_name(f"{stem.name}.{kind}"), figure)
-            if index == 0 and engine is not None:
-                figure.set_layout_engine("none")
-    finally:
-        figure.set_layout_engine(engine)
+    """Write a figure in every format of FIGURE_FORMATS (`stem`.png, `stem`.pdf), laid out once."""
+    write_figure_files(stem, figure_formats_bytes(figure))
 
 
 def progress_bar(description: str) -> Callable[[Iterable, int], Iterable]:

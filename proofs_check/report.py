@@ -7,7 +7,8 @@ from pathlib import Path
 from proofs_check import latex
 from proofs_check.builtin import model_error_setting
 from proofs_check.model_error import model_error
-from proofs_check.output import write_bytes, write_figure_formats, write_json, write_text
+from proofs_check.figure_process import draw
+from proofs_check.output import write_bytes, write_figure_files, write_json, write_text
 from proofs_check.provenance import provenance
 from proofs_check.verification import VerificationResult, lemma_row, schedule_rows
 
@@ -89,10 +90,30 @@ def build_report(result: VerificationResult, elapsed: float, command: str | None
     }
 
 
-def write_outputs(out: Path, result: VerificationResult, report: dict) -> None:
-    from proofs_check.figures import ratio_distributions, schedule_grid
+MAIN_JOB_SCHEDULES = ("wop", "sp", "ap")
+"""The schedules `run` draws (figures/schedule_NAME.*), with `figures.main_job_schedule_grid`."""
+
+
+FigureRecipe = tuple[str, str, tuple]
+"""A figure to draw: (file stem, "module:function" of its builder, the builder's arguments)."""
+
+
+def schedule_figures() -> list[FigureRecipe]:
+    """The figures of `run` that do not depend on its results."""
+    return [(f"schedule_{name}", "proofs_check.figures:main_job_schedule_grid", (name,)) for name in MAIN_JOB_SCHEDULES]
+
+
+def result_figures(result: VerificationResult) -> list[FigureRecipe]:
+    """The figures of `run` drawn from its lemma checks (final once `verify` reports them checked)."""
+    ratios = {lemma_id: check.all_ratios() for lemma_id, check in result.lemma_checks.items()}
+    statuses = {lemma_id: check.verdict for lemma_id, check in result.lemma_checks.items()}
+    return [("ratio_distributions", "proofs_check.figures:ratio_distributions", (ratios, statuses))]
+
+
+def write_outputs(out: Path, result: VerificationResult, report: dict, figures: dict[str, dict[str, bytes]] | None = None) -> None:
+    """Write report.json, tables/*.tex, figures/*.png and *.pdf and any witnesses into `out`.
+    `figures`: the figures already drawn (`FigureDrawing.drawn`, by stem); default: drawn here."""
     from proofs_check.witness import WitnessStatement, witness_bytes
-    from numerics.schedules import build_schedule, schedule_named
 
     statements = {row["id"]: row["witness"]["statement"] for row in report["lemmas"] if row["witness"] is not None}
     for lemma_id, check in result.lemma_checks.items():
@@ -104,12 +125,8 @@ def write_outputs(out: Path, result: VerificationResult, report: dict) -> None:
     write_text(out / "tables" / "theorems.tex", latex.theorem_table(report["theorems"]))
     falsification = report["falsification"]
     write_text(out / "tables" / "falsification.tex", latex.variants_table(falsification["variants"], falsification["theorem_variant_list"]))
-    ratios = {lemma_id: check.all_ratios() for lemma_id, check in result.lemma_checks.items()}
-    statuses = {lemma_id: check.verdict for lemma_id, check in result.lemma_checks.items()}
-    write_figure_formats(out / "figures" / "ratio_distributions", ratio_distributions(ratios, statuses))
-    for schedule in map(schedule_named, ("wop", "sp", "ap")):
-        mini_batch = schedule.micro_batches_per_update(4)
-        write_figure_formats(out / "figures" / f"schedule_{schedule.name}", schedule_grid(build_schedule(schedule, 4, 8, mini_batch)))
+    if figures is None:
+        figures = {stem: draw(builder, arguments) for stem, builder, arguments in result_figures(result) + schedule_figures()}
+    for stem, formats in figures.items():
+        write_figure_files(out / "figures" / stem, formats)
     write_json(out / "report.json", report)
-
-

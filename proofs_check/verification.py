@@ -130,10 +130,19 @@ def _known_evaluation(claim: Claim, instance: Instance) -> KnownEvaluation | Non
         return known_evaluation(claim.lemma, instance)
 
 
-def verify(quick: bool, seed: int, progress: Progress = _no_progress, budgets: Budgets | None = None, executor: Executor = IN_PROCESS) -> VerificationResult:
+def verify(
+    quick: bool,
+    seed: int,
+    progress: Progress = _no_progress,
+    budgets: Budgets | None = None,
+    executor: Executor = IN_PROCESS,
+    lemmas_checked: Callable[["VerificationResult"], None] | None = None,
+) -> VerificationResult:
     """Run the main job and return its results. The independent pieces (the built-in trace
     groups, each lemma's search, each false variant, each theorem) run through `executor`;
-    the result does not depend on where they ran."""
+    the result does not depend on where they ran. `lemmas_checked`, if given, is called with
+    the result as soon as every lemma's check is final (before the theorems, the false
+    variants and the ledger), so that what depends only on them can start."""
     budgets = budgets or Budgets.for_mode(quick)
     settings = builtin_settings(quick, seed)
     lemmas = tuple(REGISTRY)
@@ -166,6 +175,8 @@ def verify(quick: bool, seed: int, progress: Progress = _no_progress, budgets: B
         checks[claim.lemma.id].merge(search)
 
     result = VerificationResult(quick, seed, settings, checks, records, consistency, list(constants.values()))
+    if lemmas_checked is not None:
+        lemmas_checked(result)
     result.theorems = _theorems(quick, seed, records, progress, executor)
     variants = false_variant_claims(lemmas)
     refutations = executor.map(

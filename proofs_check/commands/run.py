@@ -14,9 +14,10 @@ from pathlib import Path
 from proofs_check.arguments import add_plugin_argument, nonnegative_int, output_path
 from proofs_check.atomic import atomic_directory, check_output_directory
 from proofs_check.executor import add_scheduler_argument, command_executor
+from proofs_check.figure_process import FigureDrawing
 from proofs_check.output import Column, json_text, print_table, progress_bar
 from proofs_check.provenance import command_line
-from proofs_check.report import build_report, write_outputs
+from proofs_check.report import build_report, result_figures, schedule_figures, write_outputs
 from proofs_check.witness import WitnessStatement
 from proofs_check.tolerance import HOLDS
 from proofs_check.verification import verify
@@ -89,12 +90,19 @@ def print_summary(report: dict, out: Path) -> None:
 
 def run(arguments: argparse.Namespace) -> int:
     check_output_directory(arguments.out)
-    with command_executor(arguments) as executor:
-        start = time.perf_counter()
-        result = verify(arguments.quick, arguments.seed, progress=_progress, executor=executor)
-    report = build_report(result, time.perf_counter() - start, command_line(arguments))
-    with atomic_directory(arguments.out, OUTPUT_ENTRIES) as staging:
-        write_outputs(staging, result, report)
+    with FigureDrawing() as figures:  # drawn beside the job when a second CPU is free
+        for stem, builder, figure_arguments in schedule_figures():
+            figures.submit(stem, builder, *figure_arguments)
+        def draw_result_figures(checked) -> None:
+            for stem, builder, figure_arguments in result_figures(checked):
+                figures.submit(stem, builder, *figure_arguments)
+
+        with command_executor(arguments) as executor:
+            start = time.perf_counter()
+            result = verify(arguments.quick, arguments.seed, progress=_progress, executor=executor, lemmas_checked=draw_result_figures)
+        report = build_report(result, time.perf_counter() - start, command_line(arguments))
+        with atomic_directory(arguments.out, OUTPUT_ENTRIES) as staging:
+            write_outputs(staging, result, report, figures.drawn())
     if arguments.json:
         print(json_text(report))
     else:
