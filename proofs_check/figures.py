@@ -51,7 +51,7 @@ def _palette(count: int) -> list[tuple]:
 def schedule_grid_inches(slots: int, devices: int) -> tuple[float, float]:
     """Width and height (inches) of the stage × slot grid of `schedule_grid`: single-column
     width up to 24 slots, two-column beyond, a height that keeps the rows readable."""
-    return (SINGLE_COLUMN if slots <= 24 else DOUBLE_COLUMN), 0.28 * devices + 1.45
+    return (SINGLE_COLUMN if slots <= 24 else DOUBLE_COLUMN), 0.28 * devices + 1.75
 
 
 
@@ -104,10 +104,10 @@ def _schedule_grid(record: ScheduleRecord, axes) -> Figure:
     axes.set_yticks(np.arange(record.devices) + 0.5, [f"{d}" for d in range(1, record.devices + 1)])
     axes.set_ylabel("device (stage)")
     axes.set_title(
-        f"{record.definition.title}: M={record.layers}, J={record.micro_batches}, B={record.mini_batch}; "
+        f"{record.definition.title}\nM={record.layers}, J={record.micro_batches}, B={record.mini_batch}; "
         f"{record.slots} slots, density {record.density:.3f}"
     )
-    axes.set_xlabel("slot (clock cycle); solid: forward, hatched: backward, ▼: update applied")
+    axes.set_xlabel("slot (clock cycle)\nsolid: forward, hatched: backward, ▼: update applied")
     if record.micro_batches <= 20:
         handles = [Patch(facecolor=palette[j], edgecolor="black", linewidth=0.3, label=f"{j}") for j in range(record.micro_batches)]
         figure.legend(

@@ -33,7 +33,7 @@ from proofs_check.arguments import nonnegative_int, output_path
 from proofs_check.atomic import atomic_directory, check_output_directory
 from proofs_check.errors import UsageError
 from proofs_check.executor import add_scheduler_argument, command_executor
-from proofs_check.output import FIGURE_FORMATS, Column, print_json, print_table, progress_bar, write_figure, write_json, write_text
+from proofs_check.output import Column, print_json, print_table, progress_bar, write_figure_formats, write_json, write_text
 from proofs_check.provenance import command_line, provenance
 
 DEFAULT_OUT = Path("results/experiments")
@@ -81,8 +81,7 @@ def _write(out: Path, files: dict) -> None:
         for name, value in files.items():
             path = staging / name
             if name.endswith(".png"):
-                for kind in FIGURE_FORMATS:
-                    write_figure(path.with_suffix(f".{kind}"), value)
+                write_figure_formats(path.with_suffix(""), value)
             elif name.endswith(".json"):
                 write_json(path, value)
             else:

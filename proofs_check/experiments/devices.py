@@ -421,34 +421,41 @@ _OFFSETS = {"ap": -0.12, "sp": 0.12}
 def devices_figure(summary: dict) -> Figure:
     """Left: final test accuracy per device (mean ± std over seeds, AP and SP). Right, log
     scale: the measured plateau and the excess over digital (mean ± standard error) beside the
-    predicted floor 4 G_max² σ²/(B β²) per device."""
+    predicted floor 4 G_max² σ²/(B β²) per device. Drawn at two-column width
+    (proofs_check.figures.DOUBLE_COLUMN) with paper-sized text."""
+    from proofs_check.figures import DOUBLE_COLUMN, paper_style
+
+    with paper_style(7.0):
+        return _devices_figure(summary, DOUBLE_COLUMN)
+
+
+def _devices_figure(summary: dict, width: float) -> Figure:
     labels = [case["label"] for case in summary["config"]["cases"]]
     positions = np.arange(len(labels), dtype=float)
-    figure = Figure(figsize=(13.5, 5.2), layout="constrained")
+    figure = Figure(figsize=(width, 0.48 * width), layout="constrained")
     accuracy_axes, floor_axes = figure.subplots(1, 2)
     for schedule in SCHEDULES:
         rows = [find(summary["rows"], device=label, schedule=schedule) for label in labels]
         colour = _COLOURS[schedule]
         x = positions + _OFFSETS[schedule]
-        accuracy_axes.errorbar(x, [r["final_accuracy_summary"]["mean"] for r in rows], yerr=[r["final_accuracy_summary"]["std"] for r in rows], linestyle="none", marker="o", color=colour, capsize=3, label=schedule.upper())
+        accuracy_axes.errorbar(x, [r["final_accuracy_summary"]["mean"] for r in rows], yerr=[r["final_accuracy_summary"]["std"] for r in rows], linestyle="none", marker="o", markersize=3.5, color=colour, capsize=2, elinewidth=0.8)
         plateau = np.array([r["plateau_summary"]["mean"] for r in rows], dtype=float)
-        floor_axes.errorbar(x, plateau, yerr=[r["plateau_standard_error"] or 0.0 for r in rows], linestyle="none", marker="o", color=colour, capsize=3, label=f"{schedule.upper()} plateau (measured)")
+        floor_axes.errorbar(x, plateau, yerr=[r["plateau_standard_error"] or 0.0 for r in rows], linestyle="none", marker="o", markersize=3.5, color=colour, capsize=2, elinewidth=0.8, label=f"{schedule.upper()} plateau (measured)")
         excess = np.array([r["excess_over_digital_summary"]["mean"] for r in rows[1:]], dtype=float)
         keep = excess > 0
-        floor_axes.errorbar(x[1:][keep], excess[keep], yerr=np.array([r["excess_standard_error"] or 0.0 for r in rows[1:]])[keep], linestyle="none", marker="s", markerfacecolor="none", color=colour, capsize=3, label=f"{schedule.upper()} excess over digital (measured)")
+        floor_axes.errorbar(x[1:][keep], excess[keep], yerr=np.array([r["excess_standard_error"] or 0.0 for r in rows[1:]])[keep], linestyle="none", marker="s", markersize=3.5, markerfacecolor="none", color=colour, capsize=2, elinewidth=0.8, label=f"{schedule.upper()} excess over digital (measured)")
         predicted = np.array([np.nan if r["floor"] is None else r["floor"] for r in rows[1:]], dtype=float)
-        floor_axes.plot(x[1:], predicted, linestyle="none", marker="_", markersize=18, markeredgewidth=2.2, color=colour, label=f"{schedule.upper()} predicted floor 4G²σ²/(Bβ²)")
+        floor_axes.plot(x[1:], predicted, linestyle="none", marker="_", markersize=10, markeredgewidth=1.6, color=colour, label=f"{schedule.upper()} predicted floor 4G²σ²/(Bβ²)")
     for axes in (accuracy_axes, floor_axes):
         axes.set_xticks(positions)
-        axes.set_xticklabels(labels, rotation=25, ha="right", fontsize=8)
+        axes.set_xticklabels(labels, rotation=20, ha="right", fontsize=6)
         axes.grid(alpha=0.3)
     accuracy_axes.set_ylabel("final test accuracy")
-    accuracy_axes.set_title(f"digits MLP, M = {summary['config']['stages']}: final accuracy (mean ± std, {summary['config']['seeds']} seeds)", fontsize=10)
-    accuracy_axes.legend(fontsize=8)
+    accuracy_axes.set_title(f"digits MLP, M = {summary['config']['stages']}: final accuracy\n(mean ± std over {summary['config']['seeds']} seeds)")
     floor_axes.set_yscale("log")
     floor_axes.set_ylabel("||∇f||² (log scale)")
-    floor_axes.set_title("measured floor (mean ± s.e.) beside MODEL's 4 G_max² σ²/(B β²)", fontsize=10)
-    floor_axes.legend(fontsize=7, loc="center", ncol=2)
+    floor_axes.set_title("measured floor (mean ± s.e.)\nbeside MODEL's 4 G_max² σ²/(B β²)")
+    figure.legend(*floor_axes.get_legend_handles_labels(), loc="outside lower center", ncol=3, frameon=False, columnspacing=1.2)
     return figure
 
 

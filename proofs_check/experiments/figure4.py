@@ -636,14 +636,13 @@ def _figure4_figure(summary: dict, width: float) -> Figure:
             axes.grid(alpha=0.3)
         by_epoch.set_xlabel("epoch")
         by_slot.set_xscale("log")
-        by_slot.set_xlabel("slots (clock cycles, log scale)")
+        by_slot.set_xlabel("slots (log scale)")
         by_epoch.set_title(f"{DEVICE_LABELS[device]}, M = {main}")
         by_slot.set_title(f"{DEVICE_LABELS[device]}, M = {main}")
 
         dense = np.linspace(1, stages.max(), 200)
         for schedule in ("wop", "sp", "1f1b", "ap", "pipedream", "2bw"):
             colour = _STYLE[schedule]["color"]
-            short = _SHORT[schedule]
             if schedule in ("ap", "pipedream", "2bw"):
                 closed = dense
             elif schedule in ("sp", "1f1b"):
@@ -651,34 +650,37 @@ def _figure4_figure(summary: dict, width: float) -> Figure:
             else:
                 closed = np.ones_like(dense)
             if schedule in ("wop", "sp", "ap"):  # 1F1B's closed form is SP's, PipeDream's and 2BW's AP's
-                speed.plot(dense, closed, color=colour, linewidth=0.8, alpha=0.8, label=f"{short} closed form")
+                speed.plot(dense, closed, color=colour, linewidth=0.8, alpha=0.8)
             measured = [find(summary["throughput"], stages=int(m), schedule=schedule)["speed_up"] for m in stages]
-            speed.plot(stages, measured, linestyle="none", marker=_MARKERS[schedule], markersize=5, markerfacecolor="none", markeredgecolor=colour, markeredgewidth=0.7, label=f"{short} throughput (scheduler)")
+            speed.plot(stages, measured, linestyle="none", marker=_MARKERS[schedule], markersize=5, markerfacecolor="none", markeredgecolor=colour, markeredgewidth=0.7)
             trained = [int(m) for m in stages if any(r["stages"] == m and r["schedule"] == schedule and r["device"] == device for r in summary["time_to_accuracy"])]
             rows = [find(summary["time_to_accuracy"], stages=m, schedule=schedule, device=device)["summary"] for m in trained]
             means = np.array([np.nan if r["mean"] is None else r["mean"] for r in rows])
             stds = np.array([0.0 if r["std"] is None else r["std"] for r in rows])
             offset = {"wop": -0.2, "sp": -0.12, "1f1b": -0.04, "ap": 0.04, "pipedream": 0.12, "2bw": 0.2}[schedule]
             positions = np.asarray(trained, dtype=float) + offset
-            speed.errorbar(positions, means, yerr=stds, linestyle="none", marker=_MARKERS[schedule], markersize=2.5, color=colour, capsize=1.5, elinewidth=0.7, label=f"{short} time to {config['target']:.0%} accuracy")
+            speed.errorbar(positions, means, yerr=stds, linestyle="none", marker=_MARKERS[schedule], markersize=2.5, color=colour, capsize=1.5, elinewidth=0.7)
             for m, r, y in zip(positions, rows, means):
                 if r["missing"]:  # not every seed reached the target: say how many did
                     speed.annotate(f"{r['count']}/{r['count'] + r['missing']} seeds", (m, 0 if np.isnan(y) else y), textcoords="offset points", xytext=(3, -8), fontsize=5, color=colour)
         speed.set_xlabel("stages M")
         speed.set_ylabel("speed-up over one device")
-        speed.set_title(f"{DEVICE_LABELS[device]}: speed-up ({config['seeds']} seeds)")
+        speed.set_title(f"speed-up, {config['seeds']} seeds")
         speed.set_xticks(stages)
         speed.grid(alpha=0.3)
-        if row == 0:
-            key = [Line2D([], [], color=_STYLE[s]["color"], marker=_MARKERS[s], linestyle="none", label=s.upper()) for s in SCHEDULE_NAMES if s != "single"]
-            key += [
-                Line2D([], [], color="gray", linewidth=0.8, label="closed form"),
-                Line2D([], [], color="gray", marker="o", markerfacecolor="none", linestyle="none", label="throughput"),
-                Line2D([], [], color="gray", marker="o", markersize=2.5, linestyle="none", label=f"time to {config['target']:.0%} (±std)"),
-            ]
-            speed.legend(handles=key, loc="upper left", ncol=2, fontsize=5.5, handlelength=1.2, columnspacing=0.6, borderpad=0.3, labelspacing=0.3)
+    key = [Line2D([], [], color=_STYLE[s]["color"], marker=_MARKERS[s], markerfacecolor="none", linestyle="none", label=_SHORT[s]) for s in SCHEDULE_NAMES]
+    key += [
+        Line2D([], [], color="gray", linewidth=0.8, label="closed form"),
+        Line2D([], [], color="gray", marker="o", markerfacecolor="none", linestyle="none", label="scheduler record"),
+        Line2D([], [], color="gray", marker="o", markersize=2.5, linestyle="none", label=f"time to {config['target']:.0%} (mean ± std)"),
+    ]
     figure.legend(
-        loc="outside upper center", ncol=len(RUNS), frameon=False, handlelength=2.2, columnspacing=1.0,
+        handles=key, loc="outside lower center", ncol=len(key), frameon=False, handlelength=1.2, handletextpad=0.4, columnspacing=0.9,
+        title="speed-up and memory panels: markers by schedule; lines are MODEL.md's closed forms",
+    )
+    figure.legend(
+        *grid[0][0].get_legend_handles_labels(),  # the accuracy curves (the key of the other panels is below)
+        loc="outside upper center", ncol=4, frameon=False, handlelength=2.2, columnspacing=1.0,
         title=f"schedule (test accuracy at each mini-batch; mean ± std over seeds; dotted: target {config['target']:.2f}; single = WOP = SP per epoch)",
     )
     return figure
@@ -689,21 +691,20 @@ def _memory_panels(summary: dict, activations, weights) -> None:
     against M for every schedule: MODEL.md §3's closed forms as lines, the record's as markers."""
     stages = np.asarray(summary["config"]["stages"])
     for axes, key, title in (
-        (activations, "peak_activation_floats_total", "peak activation memory (in-flight micro-batches × b(d_{m-1}+d_m))"),
-        (weights, "peak_weight_floats_total", "peak weight memory (versions held × d_m d_{m-1})"),
+        (activations, "peak_activation_floats_total", "peak activation memory"),
+        (weights, "peak_weight_floats_total", "peak weight memory"),
     ):
         for schedule in SCHEDULE_NAMES:
             rows = [find(summary["memory"], stages=int(m), schedule=schedule) for m in stages]
             colour = _STYLE[schedule]["color"]
             axes.plot(stages, [r[key + "_closed_form"] for r in rows], color=colour, linewidth=1.0, alpha=0.8)
-            axes.plot(stages, [r[key] for r in rows], linestyle="none", marker=_MARKERS[schedule], markersize=7, markerfacecolor="none", markeredgecolor=colour, label=_SHORT[schedule])
+            axes.plot(stages, [r[key] for r in rows], linestyle="none", marker=_MARKERS[schedule], markersize=4, markerfacecolor="none", markeredgecolor=colour, markeredgewidth=0.7)
         axes.set_yscale("log")
         axes.set_xlabel("stages M")
         axes.set_ylabel("floats, all stages (log scale)")
-        axes.set_title(title, fontsize=9)
+        axes.set_title(title)
         axes.set_xticks(stages)
         axes.grid(alpha=0.3)
-        axes.legend(fontsize=7, loc="upper left", title="markers: record; lines: closed form", title_fontsize=7)
 
 
 # ----------------------------------------------------------------------------- tables

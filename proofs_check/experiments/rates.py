@@ -550,7 +550,7 @@ def _rates_figure(summary: dict, width: float) -> Figure:
     tau_axes.set_yscale("log")
     tau_axes.set_xlabel("τ")
     tau_axes.set_ylabel(r"plateau of $\|\nabla f(W^{(k)})\|^2$")
-    tau_axes.set_title("floor vs τ (M=1): excess over digital\n(filled), plateau (hollow), 4σ²W_max²/(β²τ²)")
+    tau_axes.set_title("floor vs τ (M = 1)\nfilled: excess over digital\nhollow: plateau\nline: 4σ²W_max²/(β²τ²)")
     tau_axes.grid(alpha=0.3, which="both")
     tau_axes.legend(fontsize=5, labelspacing=0.25)
 
@@ -566,7 +566,7 @@ def _rates_figure(summary: dict, width: float) -> Figure:
     sigma_axes.set_yscale("log")
     sigma_axes.set_xlabel("σ (gradient noise, σ² = σ_n²·P)")
     sigma_axes.set_ylabel(r"plateau of $\|\nabla f(W^{(k)})\|^2$")
-    sigma_axes.set_title("floor vs σ (M=1): excess over digital\n(filled), plateau (hollow), 4σ²W_max²/(β²τ²)")
+    sigma_axes.set_title("floor vs σ (M = 1)\nfilled: excess over digital\nhollow: plateau\nline: 4σ²W_max²/(β²τ²)")
     sigma_axes.grid(alpha=0.3, which="both")
     sigma_axes.legend(fontsize=5, labelspacing=0.25)
     return figure

@@ -168,6 +168,83 @@ def test_every_figure_is_a_one_page_pdf_and_a_png(quick_run_outputs, figure4_out
         assert float(box.width) <= 6.9 * 72 + 1, (name, float(box.width) / 72)
 
 
+def figure_layout_problems(figure) -> list[str]:
+    """What a reader of the printed figure would see go wrong: a panel (its axes with
+    everything drawn for it: title, labels, tick labels, legend, annotations) or a figure
+    legend or text reaching outside the figure, a panel's legend reaching outside its axes,
+    or two panels on top of each other. Drawn once with the Agg renderer; 1 px slack."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    page = figure.bbox.padded(1.0)
+
+    def inside(box, frame) -> bool:
+        return box.x0 >= frame.x0 and box.y0 >= frame.y0 and box.x1 <= frame.x1 and box.y1 <= frame.y1
+
+    problems = []
+    panels = []
+    for axes in figure.axes:
+        name = axes.get_title() or axes.get_ylabel() or f"axes {len(panels)}"
+        box = axes.get_tightbbox(renderer)
+        if box is None:  # an axes turned off: nothing drawn
+            continue
+        panels.append((name, box))
+        if not inside(box, page):
+            problems.append(f"panel {name!r} reaches outside the figure")
+        legend = axes.get_legend()
+        if legend is not None and not inside(legend.get_window_extent(renderer), axes.bbox.padded(1.0)):
+            problems.append(f"the legend of panel {name!r} reaches outside its axes")
+    for artist in [*figure.legends, *figure.texts]:
+        if artist.get_visible() and not inside(artist.get_window_extent(renderer), page):
+            problems.append(f"figure {type(artist).__name__.lower()} reaches outside the figure")
+    for index, (name, box) in enumerate(panels):
+        problems += [f"panels {name!r} and {other!r} overlap" for other, other_box in panels[index + 1 :] if box.overlaps(other_box)]
+    return problems
+
+
+def _paper_figures(figure4_summary, rates_summary, devices_summary):
+    from proofs_check.experiments.devices import devices_figure
+    from proofs_check.experiments.figure4 import figure4_figure
+    from proofs_check.experiments.rates import rates_figure
+    from proofs_check.figures import main_job_schedule_grid, ratio_distributions
+    from proofs_check.library import REGISTRY
+
+    rng = np.random.default_rng(0)
+    ratios = {lemma.id: rng.uniform(0.0, 1.0, 50) ** 3 for lemma in REGISTRY}
+    yield "ratio_distributions", ratio_distributions(ratios, {lemma_id: "holds" for lemma_id in ratios})
+    for name in ("wop", "sp", "ap"):
+        yield f"schedule_{name}", main_job_schedule_grid(name)
+    yield "figure4", figure4_figure(figure4_summary)
+    yield "rates", rates_figure(rates_summary)
+    yield "devices", devices_figure(devices_summary)
+
+
+def test_every_figure_fits_its_page_with_nothing_clipped_or_overlapping(figure4_outputs, rates_outputs, devices_outputs):
+    for name, figure in _paper_figures(figure4_outputs[2], rates_outputs[2], devices_outputs[2]):
+        width, _ = figure.get_size_inches()
+        assert width <= 6.9 + 1e-9, (name, width)  # paper sizes: at most two columns wide
+        assert figure_layout_problems(figure) == [], name
+
+
+def test_the_figure_layout_check_catches_clipped_and_overlapping_texts():
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(3.3, 2.0))  # no layout engine: the panels' labels collide
+    left, right = figure.subplots(1, 2)
+    left.set_title("a title far too long for half of a single column, running off the page")
+    right.set_ylabel("a label on the left panel")
+    right.plot([0, 1], [0, 1], label="a legend entry much wider than its axes")
+    right.legend()
+    figure.legend(["a figure legend"], loc=(0.9, 0.9))
+    problems = figure_layout_problems(figure)
+    assert any("panel 'a title far too long" in problem and "outside the figure" in problem for problem in problems)
+    assert any("overlap" in problem for problem in problems)
+    assert any("legend of panel" in problem for problem in problems)
+    assert any("figure legend reaches outside" in problem for problem in problems)
+
+
 def test_the_pdf_reader_rejects_a_truncated_figure(quick_run_outputs, tmp_path):
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
