@@ -334,6 +334,18 @@ def train(
                     recycle(index, version)
             next_reference += 1
 
+    def track_range(index: int, version: Array) -> None:
+        """Fold a new version into the layer's largest and smallest entries."""
+        if lead_shape:
+            np.maximum(largest[index], np.maximum.reduce(version, axis=axes), out=largest[index])
+            np.minimum(smallest[index], np.minimum.reduce(version, axis=axes), out=smallest[index])
+        else:  # one replica: scalars, compared in Python (NaN propagates as in np.maximum)
+            high, low = np.maximum.reduce(version, axis=None), np.minimum.reduce(version, axis=None)
+            if high > largest[index] or high != high:
+                largest[index] = high
+            if low < smallest[index] or low != low:
+                smallest[index] = low
+
     def apply_update(index: int, gradient: Array, read_later: bool) -> None:
         """W_m ← U(W_m, g, α) with the layer's rule: the next version of layer `index`."""
         old = weights[index]
@@ -349,17 +361,8 @@ def train(
         rules[index].update_into(old, gradient, learning_rate, new, scratch[index], spare_gradient=True)
         weights[index] = new
         version_count[index] += 1
-        if keep:
-            pass  # the range is taken over the store at the end
-        elif lead_shape:
-            np.maximum(largest[index], np.maximum.reduce(new, axis=axes), out=largest[index])
-            np.minimum(smallest[index], np.minimum.reduce(new, axis=axes), out=smallest[index])
-        else:  # one replica: scalars, compared in Python (NaN propagates as in np.maximum)
-            high, low = np.maximum.reduce(new, axis=None), np.minimum.reduce(new, axis=None)
-            if high > largest[index] or high != high:
-                largest[index] = high
-            if low < smallest[index] or low != low:
-                smallest[index] = low
+        if not keep:  # kept versions: the range is taken over the store at the end
+            track_range(index, new)
         if reference_losses and version_count[index] < updates:
             pending_versions[index][version_count[index]] = new
         if gradient.shape == shapes[index] and gradient.flags.c_contiguous:

@@ -93,7 +93,8 @@ def run(arguments: argparse.Namespace) -> int:
     with FigureDrawing() as figures:  # drawn beside the job when a second CPU is free
         for stem, builder, figure_arguments in schedule_figures():
             figures.submit(stem, builder, *figure_arguments)
-        def draw_result_figures(checked) -> None:
+
+        def draw_result_figures(checked) -> None:  # called by verify once the lemma checks are final
             for stem, builder, figure_arguments in result_figures(checked):
                 figures.submit(stem, builder, *figure_arguments)
 
