@@ -11,8 +11,10 @@
 
 The golden file holds `check_convergence(id, quick=True, seed=0, budget=2).as_dict()` for both
 theorems, written by the code before the flags existed (commit 75c3976), and written again when
-i.i.d. rows came to be drawn a block of 1,024 micro-batches at a time (issue 12); every verdict
-and key stayed the same. Regenerate it only for a deliberate change of the default experiment.
+i.i.d. rows came to be drawn a block of 1,024 micro-batches at a time (issue 12), and when the
+noise step came to count the one run that SP and WOP share once, not twice (its samples and
+interval only); every verdict and key stayed the same. Regenerate it only for a deliberate
+change of the default experiment.
 """
 
 from __future__ import annotations

@@ -81,6 +81,8 @@ def test_sync_reports_sp_and_wop_with_the_same_bound(quick_results):
     assert details["c_D"] == 0.0 and details["terms"]["delay"] == 0.0
     assert details["delays"] == {"forward": [0, 0], "backward": [0, 0]}
     assert details["steps"]["sync/independence"]["status"] == "holds"
+    # SP and WOP make one run: the noise step counts each (update, seed) once, not twice
+    assert details["steps"]["sync/independence"]["samples"] == max(details["K_values"]) * details["seeds"]
     assert details["c_D_calibrated"] * details["alpha"] < 1e-12
 
 
@@ -231,6 +233,22 @@ def test_noise_step_tolerance_is_model_md_relative_tolerance():
     biased = np.random.default_rng(0).normal(0.1 * expected, 0.01 * expected, 1000)
     assert theorems._noise_step(biased, expected)["status"] == "violated"
     assert theorems._noise_step(np.array([0.0, np.nan]), expected)["status"] == "error"
+
+
+def test_runs_sharing_their_rows_give_one_noise_sample_per_update_and_seed():
+    """Two copies of one run give that run's samples, not each twice: pooled, the copies would
+    narrow the interval by √2 and a true statement would be reported violated too often."""
+    rng = np.random.default_rng(3)
+    run = rng.normal(0.0, 1.0, (400, 8))
+    assert np.array_equal(theorems.paired_noise_samples([run, run.copy()]), run.ravel())
+    other = rng.normal(0.0, 1.0, (400, 8))
+    assert np.array_equal(theorems.paired_noise_samples([run, other]), ((run + other) / 2).ravel())
+    with pytest.raises(ValueError, match="different numbers"):
+        theorems.paired_noise_samples([run, run[:-1]])
+    # the pooled duplicates are what made a true statement fail: a sample at z ≈ 2.9 once, 4.1 twice
+    shifted = run + 2.9 * run.std() / np.sqrt(run.size) - run.mean()
+    assert theorems._noise_step(theorems.paired_noise_samples([shifted, shifted]), 1.0)["status"] == "holds"
+    assert theorems._noise_step(np.concatenate([shifted.ravel(), shifted.ravel()]), 1.0)["status"] == "violated"
 
 
 def test_rate_outside_the_band_is_violated():
