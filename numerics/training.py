@@ -236,6 +236,17 @@ class _GradientNoise:
         return noise
 
 
+def _hidden_delta(activation, stored: Array, passed: Array) -> Array:
+    """δ_m = φ'(z_m) ⊙ passed, from what the forward pass kept: for tanh the output a = tanh(z)
+    (φ' = 1 − a², no second tanh), for any other activation the pre-activation z."""
+    if activation is TANH:
+        delta = np.square(stored)
+        np.subtract(1.0, delta, out=delta)
+        np.multiply(delta, passed, out=delta)
+        return delta
+    return activation.derivative(stored) * passed
+
+
 def _divide(array: Array, count: int) -> None:
     """array /= count in place. For a power of two, multiplying by the exact reciprocal
     2^-k gives the same correctly rounded real x/count, so the same bits, and is ~3x faster."""
@@ -397,12 +408,8 @@ def train(
             for index in reversed(range(layers)):
                 if index == last:
                     delta = loss.gradient(pre_activation_of[index], y)
-                elif tanh:
-                    delta = np.square(inputs_of[index + 1])
-                    np.subtract(1.0, delta, out=delta)
-                    np.multiply(delta, passed, out=delta)
                 else:
-                    delta = activation.derivative(pre_activation_of[index]) * passed
+                    delta = _hidden_delta(activation, inputs_of[index + 1] if tanh else pre_activation_of[index], passed)
                 per_micro_batch = np.matmul(delta.swapaxes(-1, -2), inputs_of[index])
                 _divide(per_micro_batch, b)
                 if noise is not None:
@@ -432,12 +439,9 @@ def train(
                 if backward:
                     if index == last:
                         delta = loss.gradient(pre_activations[index].pop(j), batches.targets(j))
-                    elif tanh:
-                        delta = np.square(outputs[index].pop(j))
-                        np.subtract(1.0, delta, out=delta)
-                        np.multiply(delta, passed_down[index].pop(j), out=delta)
                     else:
-                        delta = activation.derivative(pre_activations[index].pop(j)) * passed_down[index].pop(j)
+                        stored = outputs[index].pop(j) if tanh else pre_activations[index].pop(j)
+                        delta = _hidden_delta(activation, stored, passed_down[index].pop(j))
                     gradient = np.matmul(delta.swapaxes(-1, -2), layer_inputs[index].pop(j), out=buffer(index))
                     _divide(gradient, b)
                     if noise is not None:
