@@ -2,7 +2,7 @@
 
 Drawing a figure (matplotlib's layout, rasterising at 300 dpi, the PDF) is about a quarter
 of a second of pure Python each; `run` draws four, and knows three of them (the schedule
-grids) before it computes anything. `FigureDrawing` is the one seam through which a command
+grids) before it computes anything. `FigureDrawing` is the seam through which `run`
 draws its figures: `submit(stem, builder, *args)` names a figure, `builder` being the
 "module:function" reference of a function that returns a matplotlib Figure (an entry-point
 reference: it travels to the helper as text, and the command's process need not import
