@@ -92,6 +92,8 @@ def main(argv: Sequence[str] | None = None, started: Callable[[], None] | None =
     in_main_thread = threading.current_thread() is threading.main_thread()
     # With `started`, the caller's handlers cover the parsing (the entry point's startup ones).
     previous = _install_handlers() if in_main_thread and started is None else []
+    unraisable = sys.unraisablehook
+    sys.unraisablehook = interruption.quiet_unraisable(unraisable)  # a swallowed stop is not a traceback
     command = None
     try:
         argv = sys.argv[1:] if argv is None else list(argv)
@@ -109,6 +111,7 @@ def main(argv: Sequence[str] | None = None, started: Callable[[], None] | None =
     finally:
         for signum, handler in previous:
             signal.signal(signum, handler)
+        sys.unraisablehook = unraisable
         interruption.clear()
 
 

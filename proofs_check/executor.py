@@ -30,6 +30,8 @@ from functools import lru_cache
 
 from threadpoolctl import ThreadpoolController
 
+from proofs_check.interruption import raise_if_requested
+
 Progress = Callable[[Iterable, int], Iterable]
 """(iterable, total) ↦ the same items, reporting progress as they are consumed."""
 
@@ -59,7 +61,9 @@ def single_threaded_blas() -> contextlib.AbstractContextManager:
 
 
 def call_task(function: Callable[[Any], Any], task: Any) -> Any:
-    """`function(task)` with single-threaded BLAS: what every task runs, in-process or on a worker."""
+    """`function(task)` with single-threaded BLAS: what every task runs, in-process or on a worker
+    (in-process, a stop signal swallowed during the previous task ends the command here)."""
+    raise_if_requested()
     with single_threaded_blas():
         return function(task)
 

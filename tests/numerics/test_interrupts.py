@@ -186,3 +186,43 @@ def test_a_stop_request_whose_exception_was_swallowed_still_stops_the_search():
     finally:
         interruption.clear()
     assert adversarial_check(own_claim("bounded-signal"), 0.1, 0).samples > 0, "no request: the search runs"
+
+
+def test_a_swallowed_stop_is_not_printed_as_a_traceback():
+    """C code that calls back into Python (scipy's Sobol engine loading its direction numbers)
+    swallows the stop's exception and CPython would print it as "Exception ignored" with a
+    traceback; the command's hook drops that one exception, which the command raises again at
+    its next check, and passes every other unraisable exception on."""
+    from types import SimpleNamespace
+
+    from proofs_check import interruption
+    from proofs_check.cli import Terminated
+
+    passed_on = []
+    hook = interruption.quiet_unraisable(passed_on.append)
+    stop, other = SimpleNamespace(exc_value=Terminated()), SimpleNamespace(exc_value=ValueError("a real error"))
+    hook(stop)
+    assert passed_on == [stop], "no stop requested: printed as usual"
+    interruption.request(Terminated)
+    try:
+        hook(stop)
+        hook(SimpleNamespace(exc_value=KeyboardInterrupt()))  # not the requested stop
+        hook(other)
+    finally:
+        interruption.clear()
+    assert [item.exc_value for item in passed_on[1:]] == [passed_on[1].exc_value, other.exc_value]
+    assert isinstance(passed_on[1].exc_value, KeyboardInterrupt)
+
+
+def test_an_executor_stops_before_its_next_task_once_a_stop_was_swallowed():
+    from proofs_check import interruption
+    from proofs_check.executor import IN_PROCESS
+
+    results = IN_PROCESS.map(abs, [-1, -2, -3])
+    assert next(results) == 1
+    interruption.request(KeyboardInterrupt)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            next(results)
+    finally:
+        interruption.clear()
