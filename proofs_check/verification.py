@@ -42,7 +42,7 @@ class Budgets:
 
     @staticmethod
     def for_mode(quick: bool) -> "Budgets":
-        return Budgets(lemma_search=0.4, variant_search=6.0) if quick else Budgets(lemma_search=3.0, variant_search=20.0)
+        return Budgets(lemma_search=0.4, variant_search=8.0) if quick else Budgets(lemma_search=3.0, variant_search=20.0)
 
 
 @dataclass
