@@ -331,8 +331,11 @@ def train(
     axes = (-2, -1)
     # max_k ||W^{(k)}||_inf = max(largest entry, −smallest entry) over the versions: two
     # reductions per update and no |W| temporary (kept versions: two reductions at the end).
-    largest = [np.array(np.maximum.reduce(w, axis=axes)) if lead_shape else np.maximum.reduce(w, axis=None) for w in weights]
-    smallest = [np.array(np.minimum.reduce(w, axis=axes)) if lead_shape else np.minimum.reduce(w, axis=None) for w in weights]
+    largest: list = []
+    smallest: list = []
+    if not keep:
+        largest = [np.array(np.maximum.reduce(w, axis=axes)) if lead_shape else np.maximum.reduce(w, axis=None) for w in weights]
+        smallest = [np.array(np.minimum.reduce(w, axis=axes)) if lead_shape else np.minimum.reduce(w, axis=None) for w in weights]
 
     def evaluate_ready_reference_points() -> None:
         nonlocal next_reference

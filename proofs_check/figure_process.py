@@ -73,7 +73,7 @@ class FigureDrawing:
         if helper if helper is not None else second_cpu_available():
             self._process = _start_helper()
             if self._process is not None:
-                self._reader = threading.Thread(target=self._read, name="figure-helper-reader", daemon=True)
+                self._reader = threading.Thread(target=self._read, args=(self._process.stdout,), name="figure-helper-reader", daemon=True)
                 self._reader.start()
 
     @property
@@ -91,26 +91,17 @@ class FigureDrawing:
                 pickle.dump((stem, builder, args), self._process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
                 self._process.stdin.flush()
             except (OSError, pickle.PicklingError, AttributeError, TypeError):
-                self._stop_helper()  # the figures are drawn in-process instead
+                self._end_helper(finish=False)  # the figures are drawn in-process instead
 
     def drawn(self) -> dict[str, Formats]:
         """Every submitted figure's bytes by format, in submission order (waits for the helper;
         draws in-process what it did not deliver)."""
-        if self._process is not None:
-            try:
-                pickle.dump(_FINISHED, self._process.stdin)
-                self._process.stdin.close()
-            except OSError:
-                pass
-            self._reader.join()
-            self._process.wait()
-            self._process.stdout.close()
-            self._process = None
+        self._end_helper(finish=True)
         return {stem: self._delivered.get(stem) or draw(builder, args) for stem, (builder, args) in self._jobs.items()}
 
     def close(self) -> None:
         """End the helper, if any, without waiting for its figures."""
-        self._stop_helper()
+        self._end_helper(finish=False)
 
     def __enter__(self) -> "FigureDrawing":
         return self
@@ -118,9 +109,8 @@ class FigureDrawing:
     def __exit__(self, *exception) -> None:
         self.close()
 
-    def _read(self) -> None:
+    def _read(self, stream) -> None:
         """Collect the helper's figures as it sends them (so it never waits on a full pipe)."""
-        stream = self._process.stdout
         while True:
             try:
                 stem, formats = pickle.load(stream)
@@ -129,19 +119,22 @@ class FigureDrawing:
             if formats is not None:
                 self._delivered[stem] = formats
 
-    def _stop_helper(self) -> None:
+    def _end_helper(self, finish: bool) -> None:
+        """Close the helper's input, after telling it that no figure follows when it is to
+        `finish` the figures it has, else killing it; then wait for it and for the reader."""
         process, self._process = self._process, None
         if process is None:
             return
         try:
+            if finish:
+                pickle.dump(_FINISHED, process.stdin)
             process.stdin.close()
         except OSError:
             pass
-        if process.poll() is None:
+        if not finish and process.poll() is None:
             process.kill()
         process.wait()
-        if self._reader is not None:
-            self._reader.join()
+        self._reader.join()
         process.stdout.close()
 
 

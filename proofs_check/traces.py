@@ -198,14 +198,9 @@ class TraceView:
         )
         """Fields every instance of the trace shares."""
 
-    @cached_property
-    def stacked_versions(self) -> tuple[Array, ...]:
-        """Every version W_m^{(0..K)} of each layer, stacked ([K+1, d_m, d_{m−1}])."""
-        return tuple(self.trace.result.versions)
-
     def versions(self, indices: Array) -> tuple[Array, ...]:
         """W_m^{(indices[k, m])} stacked over k, per layer ([K, d_m, d_{m−1}])."""
-        return tuple(layer[np.asarray(indices[:, m], dtype=np.intp)] for m, layer in enumerate(self.stacked_versions))
+        return tuple(layer[np.asarray(indices[:, m], dtype=np.intp)] for m, layer in enumerate(self.trace.result.versions))
 
     @cached_property
     def current(self) -> tuple[Array, ...]:
@@ -236,13 +231,13 @@ class TraceView:
     def bounds(self) -> dict:
         """Trace-level ω (tiled per update), X, Y and W_max."""
         trace = self.trace
-        omega = np.array([float(np.max(np.linalg.norm(layer, 2, axis=(-2, -1)))) for layer in self.stacked_versions])  # one SVD call per layer
+        omega = np.array([float(np.max(np.linalg.norm(layer, 2, axis=(-2, -1)))) for layer in trace.result.versions])  # one SVD call per layer
         X = float(np.max(np.linalg.norm(trace.data.inputs, axis=-1)))
         if LOSSES[trace.setting.loss].integer_targets:
             Y = 1.0
         else:
             Y = float(np.max(np.linalg.norm(trace.data.targets, axis=-1)))
-        W_max = float(max(np.max(np.abs(layer)) for layer in self.stacked_versions))
+        W_max = float(max(np.max(np.abs(layer)) for layer in trace.result.versions))
         return {"omega": np.tile(omega, (self.updates, 1)), "X": X, "Y": Y, "W_max": W_max}
 
     @cached_property
@@ -255,7 +250,7 @@ class TraceView:
         window = int(max(forward_delays.max(), backward_delays.max(), 0)) + 1
         offsets = np.arange(-window + 1, 1)
         history_indices = np.clip(self.k[:, None] + offsets[None, :], 0, None)
-        history = tuple(layer[history_indices] for layer in self.stacked_versions)
+        history = tuple(layer[history_indices] for layer in result.versions)
         return dict(history=history, forward_delays=forward_delays, backward_delays=backward_delays)
 
 
